@@ -187,6 +187,7 @@ class MotionClip:
                 root_quat=self.root_quat.astype(np.float64),
                 joint_pos=self.joint_pos.astype(np.float64),
             )
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file normal permissions
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -222,6 +223,12 @@ class MotionClip:
             joint_names=tuple(str(s) for s in np.atleast_1d(fields.get("joint_names", np.array([], dtype=np.str_)))),
         )
         return clip.validate(robot, where=str(path))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_npz(path: str, **arrays: np.ndarray) -> None:

@@ -64,6 +64,10 @@ def build_scene_spec(robot: str | RobotSpec, config: SceneConfig | None = None) 
             joint.damping = np.zeros_like(np.asarray(joint.damping))
     for act in list(spec.actuators):
         spec.delete(act)
+    # Authored keyframes carry ctrl vectors sized for the authored actuators; the robot spec's default
+    # pose replaces them.
+    for key in list(spec.keys):
+        spec.delete(key)
 
     if config.control_mode != "none":
         for name, kp, kd, limit in zip(robot.joint_names, robot.kp, robot.kd, robot.effort_limit):
