@@ -1,0 +1,282 @@
+"""The simulator contract: N copies of one robot, batched torch tensors in and out.
+
+Task code (``mimic_lit.envs``) talks only to this protocol, so the same DeepMimic/AMP/ASE/ADD
+logic runs on every backend: MuJoCo on CPU (:class:`~mimic_lit.sim.mujoco_cpu.MujocoCPU`, the
+default), and later MuJoCo-Warp or Isaac Lab on GPU.
+
+Conventions shared by every backend:
+
+- World frame, z up, metres, radians; quaternions are (w, x, y, z).
+- ``qpos`` is MuJoCo's layout: root position (3), root quaternion (4), then the joint coordinates
+  in the robot MJCF's order (:attr:`RobotSpec.joint_names`). ``qvel`` is root linear velocity
+  (world frame, 3), root angular velocity (*local* frame, 3, as MuJoCo stores it), then joint
+  velocities. The getters below convert: every velocity they return is in the world frame.
+- Bodies are the robot's MuJoCo bodies without the world body, in MuJoCo order
+  (:attr:`Simulator.body_names`, equal to :attr:`RobotSpec.body_names`); body 0 is the root.
+- State getters return tensors of ``dtype`` on ``device`` describing the state *after* the last
+  :meth:`Simulator.step` or :meth:`Simulator.reset`; they are snapshots that later steps do not
+  overwrite, so task code may keep them (e.g. the previous root position).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+import torch
+
+from mimic_lit.errors import MimicLitError
+
+if TYPE_CHECKING:
+    from mimic_lit.robots import RobotSpec
+
+ControlMode = Literal["pos", "vel", "torque", "none"]
+
+
+class SimConfigError(MimicLitError):
+    """A simulator option is invalid (unknown backend, dt that does not divide, bad shapes...)."""
+
+
+@dataclass
+class SimConfig:
+    """Options of a batched simulator; plain typed fields so jsonargparse can fill it from YAML.
+
+    Attributes:
+        backend: ``mujoco_cpu`` (default, MuJoCo C on all CPU cores), ``mujoco_warp`` (GPU) or
+            ``isaaclab`` (GPU); the GPU backends are optional extras and imported only on demand.
+        robot: registered robot name (``humanoid``, ``g1``, ``k1``, ``t1``).
+        num_envs: number of simulated copies N.
+        control_mode: what :meth:`Simulator.step` actions mean: ``pos`` PD position targets [rad],
+            ``vel`` target joint velocities [rad/s], ``torque`` joint torques [N·m] (clipped to the
+            robot's effort limits), ``none`` (actions ignored, passive robot).
+        control_dt: policy period [s]; ``None`` uses the robot spec's.
+        sim_dt: physics time step [s]; ``None`` uses the robot spec's. ``control_dt`` must be an
+            integer multiple of it: that multiple is the number of physics substeps per step.
+        nthread: CPU threads stepping the environments; ``None`` uses every core this process may
+            run on.
+        device: torch device of the state tensors (``cpu``, ``cuda``...).
+        dtype: ``float32`` or ``float64`` for the state tensors.
+        seed: seed of any randomness inside the backend (MuJoCo physics itself is deterministic:
+            same inputs give bit-identical states).
+        ground_friction: sliding friction coefficient of the floor.
+        gravity: ``False`` switches gravity off (tests, hanging robots).
+        divergence_threshold: an environment with any ``qpos`` or ``qvel`` entry larger than this in
+            absolute value (m, rad, m/s, rad/s) counts as diverged and is reset, like one with
+            NaN/inf or one MuJoCo flags as unstable.
+        mujoco_log: keep MuJoCo's own warning log (console and ``MUJOCO_LOG.TXT`` in the working
+            directory). Off by default: diverged environments are counted by the simulator instead,
+            and a long run would otherwise fill the console and the file. Process-wide setting.
+    """
+
+    backend: str = "mujoco_cpu"
+    robot: str = "g1"
+    num_envs: int = 64
+    control_mode: ControlMode = "pos"
+    control_dt: float | None = None
+    sim_dt: float | None = None
+    nthread: int | None = None
+    device: str = "cpu"
+    dtype: Literal["float32", "float64"] = "float32"
+    seed: int = 0
+    ground_friction: float = 1.0
+    gravity: bool = True
+    divergence_threshold: float = 1.0e3
+    mujoco_log: bool = False
+
+
+@runtime_checkable
+class Simulator(Protocol):
+    """N environments of one robot, stepped together; everything batched over the first axis.
+
+    Shapes use N = ``num_envs``, D = ``num_dofs`` (joint velocities; one per hinge), B =
+    ``num_bodies``, nq = 7 + joint coordinates, nv = 6 + D.
+    """
+
+    # ------------------------------------------------------------------ description
+    @property
+    def num_envs(self) -> int: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+
+    @property
+    def control_dt(self) -> float:
+        """Seconds of simulated time advanced by one :meth:`step`."""
+        ...
+
+    @property
+    def sim_dt(self) -> float:
+        """Physics time step in seconds."""
+        ...
+
+    @property
+    def substeps(self) -> int:
+        """Physics steps per :meth:`step` (``control_dt / sim_dt``)."""
+        ...
+
+    @property
+    def control_mode(self) -> str: ...
+
+    @property
+    def robot(self) -> "RobotSpec": ...
+
+    @property
+    def num_dofs(self) -> int: ...
+
+    @property
+    def num_bodies(self) -> int: ...
+
+    @property
+    def body_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def joint_names(self) -> tuple[str, ...]: ...
+
+    # ------------------------------------------------------------------ control
+    def reset(self, env_ids: torch.Tensor, qpos: torch.Tensor, qvel: torch.Tensor | None = None) -> None:
+        """Put environments ``env_ids`` (k,) into states ``qpos`` (k, nq) and ``qvel`` (k, nv).
+
+        ``qvel=None`` means zero velocity. Other environments are untouched; getters reflect the
+        new states immediately (contacts of the reset environments read as none until the next
+        step).
+        """
+        ...
+
+    def step(self, actions: torch.Tensor) -> None:
+        """Advance every environment by ``control_dt`` holding ``actions`` (N, D) constant.
+
+        The meaning of ``actions`` follows ``control_mode`` (see :class:`SimConfig`). Environments
+        that diverge are reset to the robot's default pose and flagged in :attr:`diverged`.
+        """
+        ...
+
+    # ------------------------------------------------------------------ state (world frame)
+    @property
+    def root_pos(self) -> torch.Tensor:
+        """(N, 3) root body position."""
+        ...
+
+    @property
+    def root_quat(self) -> torch.Tensor:
+        """(N, 4) root orientation, w x y z."""
+        ...
+
+    @property
+    def root_lin_vel(self) -> torch.Tensor:
+        """(N, 3) root linear velocity."""
+        ...
+
+    @property
+    def root_ang_vel(self) -> torch.Tensor:
+        """(N, 3) root angular velocity (world frame)."""
+        ...
+
+    @property
+    def joint_pos(self) -> torch.Tensor:
+        """(N, nq - 7) joint coordinates in MJCF order."""
+        ...
+
+    @property
+    def joint_vel(self) -> torch.Tensor:
+        """(N, D) joint velocities."""
+        ...
+
+    @property
+    def qpos(self) -> torch.Tensor:
+        """(N, nq) full generalised position (root + joints)."""
+        ...
+
+    @property
+    def qvel(self) -> torch.Tensor:
+        """(N, nv) generalised velocity, MuJoCo's layout (root angular velocity in local frame)."""
+        ...
+
+    @property
+    def body_pos(self) -> torch.Tensor:
+        """(N, B, 3) body frame origins."""
+        ...
+
+    @property
+    def body_quat(self) -> torch.Tensor:
+        """(N, B, 4) body orientations, w x y z."""
+        ...
+
+    @property
+    def body_lin_vel(self) -> torch.Tensor:
+        """(N, B, 3) linear velocities of the body frame origins."""
+        ...
+
+    @property
+    def body_ang_vel(self) -> torch.Tensor:
+        """(N, B, 3) body angular velocities."""
+        ...
+
+    @property
+    def contact_forces(self) -> torch.Tensor:
+        """(N, B, 3) net force the ground exerts on each body at the last physics substep."""
+        ...
+
+    @property
+    def ground_contact(self) -> torch.Tensor:
+        """(N, B) bool: the body touched the ground at the last physics substep."""
+        ...
+
+    @property
+    def joint_torque(self) -> torch.Tensor:
+        """(N, D) actuator torque applied at the last physics substep (zeros in mode ``none``)."""
+        ...
+
+    # ------------------------------------------------------------------ checkpointing
+    def state_dict(self) -> dict[str, object]:
+        """Full simulator state (physics incl. solver warm-start, current outputs, counters)."""
+        ...
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        """Restore :meth:`state_dict`; the next steps are bit-identical to the original's."""
+        ...
+
+    # ------------------------------------------------------------------ health
+    @property
+    def diverged(self) -> torch.Tensor:
+        """(N,) bool: environments that diverged during the last :meth:`step` (and were reset)."""
+        ...
+
+    @property
+    def diverged_count(self) -> int:
+        """Total number of environment divergences since construction."""
+        ...
+
+
+# Backend name -> "module:Class"; the module is imported only when the backend is requested, so
+# optional GPU stacks are never imported by default.
+_BACKENDS: dict[str, tuple[str, str, str]] = {
+    "mujoco_cpu": ("mimic_lit.sim.mujoco_cpu", "MujocoCPU", "pip install mujoco"),
+    "mujoco_warp": ("mimic_lit.sim.mujoco_warp", "MujocoWarp", "pip install 'mimic-lit[gpu]'"),
+    "isaaclab": ("mimic_lit.sim.isaaclab", "IsaacLabSim", "pip install 'mimic-lit[isaaclab]'"),
+}
+
+
+def backend_names() -> list[str]:
+    """Names accepted by :func:`make_simulator` (``SimConfig.backend``)."""
+    return sorted(_BACKENDS)
+
+
+def make_simulator(config: SimConfig) -> Simulator:
+    """Build the simulator ``config.backend`` names; raises :class:`SimConfigError` if unavailable."""
+    try:
+        module_name, class_name, install = _BACKENDS[config.backend]
+    except KeyError:
+        raise SimConfigError(
+            f"unknown simulator backend '{config.backend}'; choose one of: {', '.join(backend_names())}"
+        ) from None
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SimConfigError(
+            f"simulator backend '{config.backend}' is not available ({exc}); install it with: {install}"
+        ) from None
+    return getattr(module, class_name)(config)

@@ -1,0 +1,621 @@
+"""``MujocoCPU``: the default backend, N MuJoCo simulations stepped in C on every CPU core.
+
+How it works, and why:
+
+- The N environments live in a persistent :class:`mujoco.batch.Batch` (MuJoCo >= 4.0): one state
+  row (time, qpos, qvel, warm-start accelerations, controls) and one ``MjData`` per environment,
+  stepped ``substeps`` times per control step on MuJoCo's own thread pool with the GIL released.
+  ``mujoco.rollout`` was the first candidate; it steps as fast, but it drops the solver warm-start
+  between calls and returns only states and sensors that describe the state *before* the last
+  substep (as ``mj_step`` leaves them), so body states consistent with the returned qpos would
+  need a second evaluation pass. The batch keeps warm-starts in its rows and ends each call with
+  ``mj_step1`` at the new state (``stage=mjSTAGE_VEL``), which the next step reuses instead of
+  recomputing. ``docs/benchmarks.md`` compares the two on the G1.
+- Body states come from the batch's bound outputs (``xpos``, ``xquat``, ``cvel``,
+  ``subtree_com``), current at the new state; ground contacts come from one MuJoCo ``contact``
+  sensor per body against the world body (number of contacts and their net force) and describe
+  the last physics substep. Everything is read as whole (N, ...) arrays: no Python loop over
+  environments.
+- After a step the physics has evicted the interpreter's data from the CPU caches, so every numpy
+  or torch call costs several times its usual price. The conversion to torch is therefore one
+  ``np.concatenate`` of all outputs into one fresh (N, K) array of ``dtype`` (a snapshot, never
+  overwritten later); every getter is a view into it. It runs on the first getter call after a
+  step or reset.
+- Divergence: MuJoCo resets a simulation whose qpos/qvel/qacc turn NaN/inf/huge and records a
+  warning; the simulator also checks that every qpos/qvel entry is finite and within
+  ``divergence_threshold``. Any of these, or a MuJoCo error in one simulation, puts that
+  environment back into the robot's default pose, flags it in :attr:`MujocoCPU.diverged` and
+  counts it; the run continues.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from functools import cached_property
+
+import mujoco
+import numpy as np
+import torch
+
+from mimic_lit.robots import RobotSpec, get_robot
+from mimic_lit.sim.base import SimConfig, SimConfigError
+from mimic_lit.sim.scene import SceneConfig, build_scene_spec
+
+try:  # MuJoCo >= 4.0
+    from mujoco import batch as _mj_batch
+except ImportError:  # pragma: no cover - exercised only with an old MuJoCo
+    _mj_batch = None
+
+_VEL = int(mujoco.mjtStage.mjSTAGE_VEL)
+_CONTACT_DATA = 1 | 2  # contact sensor fields: "found" (number of contacts) and "force"
+_CONTACT_REDUCE_NETFORCE = 3
+_CONTACT_WIDTH = 4  # found + 3 force components
+
+
+def compute_substeps(control_dt: float, sim_dt: float) -> int:
+    """Physics steps per control step; raises :class:`SimConfigError` unless ``sim_dt`` divides it."""
+    if not (sim_dt > 0 and control_dt > 0):
+        raise SimConfigError(f"control_dt and sim_dt must be positive, got {control_dt} and {sim_dt}")
+    substeps = round(control_dt / sim_dt)
+    if substeps < 1 or abs(substeps * sim_dt - control_dt) > 1e-9 + 1e-6 * control_dt:
+        raise SimConfigError(f"control_dt={control_dt} is not an integer multiple of sim_dt={sim_dt}")
+    return substeps
+
+
+def build_sim_model(
+    robot: str | RobotSpec,
+    control_mode: str = "pos",
+    sim_dt: float | None = None,
+    ground_friction: float = 1.0,
+    gravity: bool = True,
+) -> mujoco.MjModel:
+    """The scene :class:`MjModel` the CPU backend steps: no visuals, no robot-authored sensors,
+    and one ``contact`` sensor per robot body against the world body (floor and any static
+    geometry), reporting the number of contacts and the net force the ground exerts on the body
+    at every physics step.
+
+    Compiled models are cached per argument set (the G1's meshes take ~1.5 s to compile); each
+    call returns its own copy, so callers may edit it.
+    """
+    robot = get_robot(robot)
+    key = (id(robot), control_mode, sim_dt, float(ground_friction), bool(gravity))
+    hit = _MODEL_CACHE.get(key)
+    if hit is None or hit[0] is not robot:  # specs are unhashable dataclasses: key by identity
+        hit = (robot, _compile_sim_model(robot, control_mode, sim_dt, float(ground_friction), bool(gravity)))
+        _MODEL_CACHE[key] = hit
+        while len(_MODEL_CACHE) > 8:
+            _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
+    return copy.copy(hit[1])
+
+
+_MODEL_CACHE: dict[tuple, tuple[RobotSpec, mujoco.MjModel]] = {}
+
+
+def _compile_sim_model(
+    robot: RobotSpec, control_mode: str, sim_dt: float | None, ground_friction: float, gravity: bool
+) -> mujoco.MjModel:
+    scene = SceneConfig(
+        control_mode=control_mode, sim_dt=sim_dt, ground_friction=ground_friction, add_floor=True, visual=False
+    )
+    try:
+        spec = build_scene_spec(robot, scene)
+    except ValueError as exc:
+        raise SimConfigError(str(exc)) from None
+    # IMUs and other sensors in robot MJCFs cost time at every substep (accelerometers need an
+    # extra dynamics pass); tasks read states from the simulator instead.
+    for sensor in list(spec.sensors):
+        spec.delete(sensor)
+    if not gravity:
+        spec.option.gravity = [0.0, 0.0, 0.0]
+    # Object = the world body, reference = the robot body: the reported net force is then the one
+    # the ground exerts on the robot body (the other way round it would be the reaction).
+    for name in robot.body_names:
+        sensor = spec.add_sensor(
+            name=f"mimic_lit_ground_contact_{name}",
+            type=mujoco.mjtSensor.mjSENS_CONTACT,
+            objtype=mujoco.mjtObj.mjOBJ_BODY,
+            objname="world",
+            reftype=mujoco.mjtObj.mjOBJ_BODY,
+            refname=name,
+        )
+        sensor.intprm[0] = _CONTACT_DATA
+        sensor.intprm[1] = _CONTACT_REDUCE_NETFORCE
+        sensor.intprm[2] = 1
+    return spec.compile()
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def set_mujoco_log(enabled: bool) -> None:
+    """Switch MuJoCo's warning log (console and ``MUJOCO_LOG.TXT``) on or off, process-wide."""
+    cfg = mujoco.MjLogConfig.get()
+    cfg.logto_console = enabled
+    cfg.logto_file = enabled
+    cfg.set()
+
+
+class MujocoCPU:
+    """N MuJoCo simulations of one robot on the CPU, batched torch tensors in and out.
+
+    Implements :class:`mimic_lit.sim.base.Simulator`. Build it with
+    ``make_simulator(SimConfig(robot="g1", num_envs=64))`` or ``MujocoCPU(SimConfig(...))``.
+    ``model`` is a copy of the compiled scene (for renderers and tests; editing it does not
+    change the running simulations).
+
+    Memory: one ``MjData`` per environment, about 1 MB resident each for the G1 (N=256: ~0.3 GB).
+    Throughput on 2 cores (G1, 4 substeps): ~89-91 % of raw ``mujoco.rollout`` with every state
+    tensor read each step; see ``docs/benchmarks.md``.
+    """
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        if _mj_batch is None:  # pragma: no cover
+            raise SimConfigError(f"the mujoco_cpu backend needs mujoco>=4.0 (found {mujoco.__version__})")
+        self.config = config = config or SimConfig()
+        if config.num_envs < 1:
+            raise SimConfigError(f"num_envs must be >= 1, got {config.num_envs}")
+        if config.dtype not in ("float32", "float64"):
+            raise SimConfigError(f"dtype must be 'float32' or 'float64', got {config.dtype!r}")
+        if config.control_mode not in ("pos", "vel", "torque", "none"):
+            raise SimConfigError(f"control_mode must be one of pos, vel, torque, none; got {config.control_mode!r}")
+        self._robot = get_robot(config.robot)
+        self._sim_dt = float(config.sim_dt if config.sim_dt is not None else self._robot.sim_dt)
+        self._control_dt = float(config.control_dt if config.control_dt is not None else self._robot.control_dt)
+        self._substeps = compute_substeps(self._control_dt, self._sim_dt)
+        try:
+            self._device = torch.device(config.device)
+        except RuntimeError as exc:
+            raise SimConfigError(f"bad device {config.device!r}: {exc}") from None
+        self._dtype = torch.float32 if config.dtype == "float32" else torch.float64
+        self._np_dtype = np.float32 if config.dtype == "float32" else np.float64
+        if not config.mujoco_log:
+            set_mujoco_log(False)
+
+        self.model = m = build_sim_model(
+            self._robot, config.control_mode, self._sim_dt, config.ground_friction, config.gravity
+        )
+        self._nq, self._nv, self._nu = m.nq, m.nv, m.nu
+        self._nbody = nb = m.nbody - 1
+        if config.control_mode != "none" and self._nu != self._nv - 6:
+            raise SimConfigError(
+                f"robot '{self._robot.name}' has joints without a 1-DoF actuator; use control_mode='none'"
+            )
+        if not (m.body_rootid[1:] == 1).all():
+            raise SimConfigError(f"robot '{self._robot.name}' must be one kinematic tree under its free root body")
+        self._num_envs = n = int(config.num_envs)
+        nthread = config.nthread if config.nthread is not None else _available_cores()
+        if nthread < 1:
+            raise SimConfigError(f"nthread must be >= 1, got {nthread}")
+        self._nthread = int(min(nthread, n))
+        self._default_qpos = np.asarray(self._robot.default_pose, dtype=np.float64)
+        if self._default_qpos.shape != (self._nq,):
+            raise SimConfigError(
+                f"robot '{self._robot.name}': default pose has {self._default_qpos.size} coords, model nq={self._nq}"
+            )
+
+        self._batch = b = _mj_batch.Batch(m, nsim=n, nthread=self._nthread, persistent=True)
+        # State rows (writable views) and outputs refreshed by every batch call (read-only views).
+        self._qpos = b.bind("qpos")
+        self._qvel = b.bind("qvel")
+        self._ctrl = b.bind("ctrl")
+        self._warmstart = b.bind("qacc_warmstart")
+        xpos, xquat, cvel = b.bind("xpos"), b.bind("xquat"), b.bind("cvel")
+        subtree_com, sensordata = b.bind("subtree_com"), b.bind("sensordata")
+        torque = b.bind("actuator_force") if self._nu else np.zeros((n, self.num_dofs))
+        self._warnings = b.warning  # (N, mjNWARNING, 2): (last info, count); writable
+        self._warnings_flat = self._warnings.reshape(n, -1)
+        # qpos and qvel are adjacent in each state row: one (N, nq + nv) view holds both.
+        state = b.state
+        q0 = (self._qpos.__array_interface__["data"][0] - state.__array_interface__["data"][0]) // state.itemsize
+        self._state_q = state[:, q0 : q0 + self._nq + self._nv]
+        q = self._state_q
+        if not (np.shares_memory(q[:, :1], self._qpos[:, :1]) and np.shares_memory(q[:, -1:], self._qvel[:, -1:])):
+            raise RuntimeError("unexpected mujoco.batch state layout: qpos and qvel are not adjacent")
+
+        # Column layout of the packed per-step array: sources in order, then the derived body
+        # linear velocities. Views of the persistent output buffers, built once.
+        sources = {
+            "q": self._state_q,
+            "xpos": xpos.reshape(n, -1)[:, 3:],
+            "xquat": xquat.reshape(n, -1)[:, 4:],
+            "cvel": cvel.reshape(n, -1)[:, 6:],
+            "com": subtree_com[:, 1],  # every body's cvel is taken about its tree root's COM
+            "contact": sensordata,
+            "torque": torque,
+        }
+        self._pack_sources = list(sources.values())
+        self._col: dict[str, tuple[int, int]] = {}
+        col = 0
+        for key, src in sources.items():
+            self._col[key] = (col, col + src.shape[1])
+            col += src.shape[1]
+        self._pack_width = col
+        self._col["lin_vel"] = (col, col + 3 * nb)
+        self._width = col + 3 * nb
+        if self._col["contact"][1] - self._col["contact"][0] != _CONTACT_WIDTH * nb:
+            raise RuntimeError("unexpected sensor layout: one contact sensor per body expected")
+
+        self._stale_acc = np.zeros(n, dtype=bool)  # contacts/torques not computed since a reset
+        self._any_stale = False
+        self._pending = np.zeros(n, dtype=bool)  # rows written, derived outputs not yet recomputed
+        self._any_pending = False
+        self._no_divergence = np.zeros(n, dtype=bool)
+        self._no_divergence.flags.writeable = False
+        self._diverged_np = self._no_divergence
+        self._diverged_count = 0
+        self._packed: np.ndarray | None = None
+        self._packed_t: torch.Tensor | None = None
+        self._views: dict[str, torch.Tensor] = {}
+
+        self._qpos[:] = self._default_qpos
+        self._qvel[:] = 0.0
+        self._warmstart[:] = 0.0
+        self._ctrl[:] = self._default_qpos[7:] if config.control_mode == "pos" else 0.0
+        self._forward(None)
+        self._warnings[...] = 0
+        self._stale_acc[:] = True
+        self._any_stale = True
+
+    # ------------------------------------------------------------------ description
+    @property
+    def num_envs(self) -> int:
+        return self._num_envs
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._dtype
+
+    @property
+    def control_dt(self) -> float:
+        return self._control_dt
+
+    @property
+    def sim_dt(self) -> float:
+        return self._sim_dt
+
+    @property
+    def substeps(self) -> int:
+        return self._substeps
+
+    @property
+    def control_mode(self) -> str:
+        return self.config.control_mode
+
+    @property
+    def robot(self) -> RobotSpec:
+        return self._robot
+
+    @property
+    def nthread(self) -> int:
+        return self._nthread
+
+    @property
+    def num_dofs(self) -> int:
+        return self._nv - 6
+
+    @property
+    def num_bodies(self) -> int:
+        return self._nbody
+
+    @cached_property
+    def body_names(self) -> tuple[str, ...]:
+        return tuple(mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, i) for i in range(1, self.model.nbody))
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return self._robot.joint_names
+
+    # ------------------------------------------------------------------ control
+    def _invalidate(self) -> None:
+        self._packed = None
+        self._packed_t = None
+        self._views.clear()
+
+    def _forward(self, ids: np.ndarray | None) -> None:
+        """Position and velocity stages at the current state rows of ``ids`` (sorted, or None = all)."""
+        try:
+            self._batch.forward(ids, stage=_VEL)
+        except _mj_batch.SimulationError as exc:  # a MuJoCo error in some simulations: default pose
+            failed = np.asarray(exc.ids, dtype=np.int64)
+            self._diverged_count += int(failed.size)
+            self._reset_to_default(failed)
+            self._flush()
+
+    def _flush(self) -> None:
+        """Recompute the derived outputs (bodies) of rows written by resets, all in one batch call.
+
+        Deferred until a getter needs them: a reset followed directly by :meth:`step` skips it,
+        since stepping recomputes everything from the rows anyway.
+        """
+        if self._any_pending:
+            ids = np.flatnonzero(self._pending)
+            self._pending[:] = False
+            self._any_pending = False
+            self._forward(ids)
+
+    def _reset_to_default(self, ids: np.ndarray) -> None:
+        self._qpos[ids] = self._default_qpos
+        self._qvel[ids] = 0.0
+        self._warmstart[ids] = 0.0
+        self._warnings[ids] = 0
+        self._stale_acc[ids] = True
+        self._any_stale = True
+        self._pending[ids] = True
+        self._any_pending = True
+
+    def _rows(self, x, k: int, width: int, name: str) -> np.ndarray:
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        arr = np.asarray(x, dtype=np.float64)
+        if arr.shape != (k, width):
+            raise SimConfigError(f"{name} must have shape ({k}, {width}), got {tuple(arr.shape)}")
+        return arr
+
+    def reset(self, env_ids, qpos, qvel=None) -> None:
+        """Set environments ``env_ids`` (k,) to ``qpos`` (k, nq) and ``qvel`` (k, nv; default zero).
+
+        Values are not checked for NaN: a non-finite state is caught as a divergence by the next
+        :meth:`step`. Contacts and joint torques of the reset environments read as zero until then.
+        """
+        if isinstance(env_ids, torch.Tensor):
+            env_ids = env_ids.detach().cpu().numpy()
+        ids = np.asarray(env_ids)
+        if ids.ndim != 1 or not (ids.dtype.kind in "iu" or ids.size == 0):
+            raise SimConfigError(f"env_ids must be a 1-D integer index tensor, got shape {ids.shape} dtype {ids.dtype}")
+        k = ids.size
+        if k == 0:
+            return
+        qpos_np = self._rows(qpos, k, self._nq, "qpos")
+        qvel_np = None if qvel is None else self._rows(qvel, k, self._nv, "qvel")
+        if k > 1 and not (ids[1:] > ids[:-1]).all():  # the batch wants sorted, unique ids
+            order = np.argsort(ids, kind="stable")
+            ids, qpos_np = ids[order], qpos_np[order]
+            qvel_np = None if qvel_np is None else qvel_np[order]
+            if not (ids[1:] > ids[:-1]).all():
+                raise SimConfigError("env_ids must not repeat an environment")
+        if ids[0] < 0 or ids[-1] >= self._num_envs:
+            raise SimConfigError(f"env_ids must lie in [0, {self._num_envs}), got {ids[0]}..{ids[-1]}")
+        self._qpos[ids] = qpos_np
+        self._qvel[ids] = 0.0 if qvel_np is None else qvel_np
+        self._warmstart[ids] = 0.0
+        self._stale_acc[ids] = True
+        self._any_stale = True
+        self._pending[ids] = True
+        self._any_pending = True
+        self._invalidate()
+
+    def _set_controls(self, actions) -> None:
+        if self._nu == 0:  # control_mode "none": actions are ignored
+            return
+        if isinstance(actions, torch.Tensor):
+            actions = actions.detach()
+            if actions.device.type != "cpu":
+                actions = actions.cpu()
+            shape = tuple(actions.shape)
+            actions = actions.numpy()
+        else:
+            actions = np.asarray(actions)
+            shape = actions.shape
+        if shape != self._ctrl.shape:
+            raise SimConfigError(f"actions must have shape {self._ctrl.shape}, got {shape}")
+        self._ctrl[...] = actions  # numpy casts to float64 in place
+
+    def step(self, actions) -> None:
+        """Hold ``actions`` (N, D) for ``substeps`` physics steps in every environment."""
+        self._set_controls(actions)
+        if self._any_pending:  # the step recomputes those rows from scratch
+            self._pending[:] = False
+            self._any_pending = False
+        failed = None
+        try:
+            self._batch.step(nstep=self._substeps, stage=_VEL)
+        except _mj_batch.SimulationError as exc:  # those keep their pre-step state; reset below
+            failed = np.asarray(exc.ids, dtype=np.int64)
+        if self._any_stale:
+            self._stale_acc[:] = False
+            self._any_stale = False
+        self._invalidate()
+        self._check_divergence(failed)
+
+    def _check_divergence(self, failed: np.ndarray | None) -> None:
+        # Runs every step on data the physics threads just wrote, so it is a few whole-array
+        # reductions without temporaries; the per-env masks are built only when something is off.
+        q, limit = self._state_q, self.config.divergence_threshold
+        warned = self._warnings_flat  # MuJoCo already reset these itself (bad qpos/qvel/qacc ...)
+        if failed is None and q.max() <= limit and q.min() >= -limit and not warned.any():  # NaN fails
+            self._diverged_np = self._no_divergence
+            return
+        bad = warned.any(axis=1) | ~(np.abs(q) <= limit).all(axis=1)
+        if failed is not None:
+            bad[failed] = True
+        ids = np.flatnonzero(bad)
+        self._diverged_np = bad
+        self._diverged_count += int(ids.size)
+        if ids.size:
+            self._reset_to_default(ids)
+
+    # ------------------------------------------------------------------ checkpointing
+    def state_dict(self) -> dict[str, object]:
+        """Everything needed to continue bit-identically: the integration state of every simulation
+        (time, qpos, qvel, controls, warm-start, ...), the current output snapshot (contacts and
+        torques describe the last substep, so they cannot be recomputed from the state) and counters.
+        """
+        return {
+            "robot": self._robot.name,
+            "num_envs": self._num_envs,
+            "batch_state": torch.from_numpy(self._batch.state.copy()),
+            "packed": torch.from_numpy(self._pack().copy()),
+            "stale": torch.from_numpy(self._stale_acc.copy()),
+            "diverged": torch.from_numpy(np.asarray(self._diverged_np).copy()),
+            "diverged_count": self._diverged_count,
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        """Restore a :meth:`state_dict` taken from a simulator with the same robot and ``num_envs``."""
+        if state["robot"] != self._robot.name or int(state["num_envs"]) != self._num_envs:  # type: ignore[arg-type]
+            raise SimConfigError(
+                f"simulator state is for robot '{state['robot']}' with {state['num_envs']} envs, "
+                f"this simulator has '{self._robot.name}' with {self._num_envs}"
+            )
+        rows = np.asarray(state["batch_state"], dtype=np.float64)
+        if rows.shape != self._batch.state.shape:
+            raise SimConfigError(f"simulator state rows have shape {rows.shape}, expected {self._batch.state.shape}")
+        self._batch.state[...] = rows
+        self._forward(None)  # derived position/velocity outputs, as the last step left them
+        self._pending[:] = False
+        self._any_pending = False
+        self._stale_acc[:] = np.asarray(state["stale"], dtype=bool)
+        self._any_stale = bool(self._stale_acc.any())
+        diverged = np.asarray(state["diverged"], dtype=bool)
+        self._diverged_np = diverged if diverged.any() else self._no_divergence
+        self._diverged_count = int(state["diverged_count"])  # type: ignore[arg-type]
+        self._invalidate()
+        self._packed = np.asarray(state["packed"], dtype=self._np_dtype).copy()
+
+    # ------------------------------------------------------------------ tensor conversion
+    def _pack(self) -> np.ndarray:
+        """All outputs of the current state in one fresh (N, K) array of ``dtype`` (see module doc)."""
+        packed = self._packed
+        if packed is None:
+            self._flush()
+            packed = np.empty((self._num_envs, self._width), dtype=self._np_dtype)
+            np.concatenate(self._pack_sources, axis=1, out=packed[:, : self._pack_width], casting="same_kind")
+            if self._any_stale:
+                c0, c1 = self._col["contact"]
+                t0, t1 = self._col["torque"]
+                packed[self._stale_acc, c0:c1] = 0.0
+                packed[self._stale_acc, t0:t1] = 0.0
+            if self._device.type != "cpu":  # the copy on the device cannot be completed later
+                self._compute_lin_vel(packed)
+            self._packed = packed
+        return packed
+
+    def _tensor(self) -> torch.Tensor:
+        t = self._packed_t
+        if t is None:
+            t = torch.from_numpy(self._pack())
+            if self._device.type != "cpu":
+                t = t.to(self._device)
+            self._packed_t = t
+        return t
+
+    def _view(self, key: str) -> torch.Tensor:
+        """Columns ``key`` of the packed tensor, shaped (N, B, w) for per-body blocks."""
+        v = self._views.get(key)
+        if v is None:
+            c0, c1 = self._col[key]
+            v = self._tensor()[:, c0:c1]
+            if key in ("xpos", "xquat", "cvel", "contact", "lin_vel"):
+                v = v.view(self._num_envs, self._nbody, -1)
+            self._views[key] = v
+        return v
+
+    @property
+    def qpos(self) -> torch.Tensor:
+        return self._view("q")[:, : self._nq]
+
+    @property
+    def qvel(self) -> torch.Tensor:
+        return self._view("q")[:, self._nq :]
+
+    @property
+    def root_pos(self) -> torch.Tensor:
+        return self._view("q")[:, 0:3]
+
+    @property
+    def root_quat(self) -> torch.Tensor:
+        return self._view("q")[:, 3:7]
+
+    @property
+    def root_lin_vel(self) -> torch.Tensor:
+        return self._view("q")[:, self._nq : self._nq + 3]
+
+    @property
+    def root_ang_vel(self) -> torch.Tensor:
+        return self._view("cvel")[:, 0, 0:3]
+
+    @property
+    def joint_pos(self) -> torch.Tensor:
+        return self._view("q")[:, 7 : self._nq]
+
+    @property
+    def joint_vel(self) -> torch.Tensor:
+        return self._view("q")[:, self._nq + 6 :]
+
+    @property
+    def body_pos(self) -> torch.Tensor:
+        return self._view("xpos")
+
+    @property
+    def body_quat(self) -> torch.Tensor:
+        return self._view("xquat")
+
+    @property
+    def body_ang_vel(self) -> torch.Tensor:
+        return self._view("cvel")[..., 0:3]
+
+    @property
+    def body_lin_vel(self) -> torch.Tensor:
+        v = self._views.get("lin_vel")
+        if v is None:
+            if self._device.type == "cpu":  # the packed tensor shares memory with the array
+                self._compute_lin_vel(self._pack())
+            v = self._view("lin_vel")
+        return v
+
+    def _compute_lin_vel(self, p: np.ndarray) -> None:
+        # cvel's linear part is the velocity of the body-fixed point at the tree's centre of mass;
+        # at the body origin: v = v_c + w x (x - c). Per-component strided views of the packed
+        # array keep this to a dozen whole-array operations, written in place.
+        nb = self._nbody
+        cv, xp, lv, cm = self._col["cvel"][0], self._col["xpos"][0], self._col["lin_vel"][0], self._col["com"][0]
+        w = [p[:, cv + i : cv + 6 * nb : 6] for i in range(3)]
+        v = [p[:, cv + 3 + i : cv + 6 * nb : 6] for i in range(3)]
+        r = [p[:, xp + i : xp + 3 * nb : 3] - p[:, cm + i : cm + i + 1] for i in range(3)]
+        out = [p[:, lv + i : lv + 3 * nb : 3] for i in range(3)]
+        for i in range(3):
+            j, k = (i + 1) % 3, (i + 2) % 3
+            np.multiply(w[j], r[k], out=out[i])
+            out[i] -= w[k] * r[j]
+            out[i] += v[i]
+
+    @property
+    def contact_forces(self) -> torch.Tensor:
+        return self._view("contact")[..., 1:4]
+
+    @property
+    def ground_contact(self) -> torch.Tensor:
+        v = self._views.get("ground_contact")
+        if v is None:
+            c0, c1 = self._col["contact"]
+            v = torch.from_numpy(self._pack()[:, c0:c1:_CONTACT_WIDTH] > 0).to(self._device)
+            self._views["ground_contact"] = v
+        return v
+
+    @property
+    def joint_torque(self) -> torch.Tensor:
+        return self._view("torque")
+
+    # ------------------------------------------------------------------ health
+    @property
+    def diverged(self) -> torch.Tensor:
+        return torch.from_numpy(self._diverged_np.copy()).to(self._device)  # a copy: the array is reused
+
+    @property
+    def diverged_count(self) -> int:
+        return self._diverged_count
+
+    def __repr__(self) -> str:
+        return (
+            f"MujocoCPU(robot={self._robot.name!r}, num_envs={self._num_envs}, control_mode={self.control_mode!r}, "
+            f"control_dt={self._control_dt:g}, substeps={self._substeps}, nthread={self._nthread})"
+        )
