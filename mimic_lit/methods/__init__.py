@@ -1,0 +1,6 @@
+"""Learning methods as LightningModules, sharing the PPO/AWR core in :mod:`.ppo` and :mod:`.awr`."""
+
+from mimic_lit.methods.base import AWRConfig, NetworkConfig, OptimizerConfig, PPOConfig, RLModule
+from mimic_lit.methods.deepmimic import DeepMimic
+
+__all__ = ["AWRConfig", "DeepMimic", "NetworkConfig", "OptimizerConfig", "PPOConfig", "RLModule"]

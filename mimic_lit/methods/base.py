@@ -1,0 +1,316 @@
+"""`RLModule`: the LightningModule every on-policy method builds on (actor, critic, PPO or AWR).
+
+One Lightning epoch is one RL iteration. The data module owns the environments and serves a
+:class:`~mimic_lit.rl.collector.RolloutCollector` as the training dataloader: at the start of the
+epoch it steps the envs with this module's policy, then every batch it yields is one minibatch,
+and :meth:`RLModule.training_step` makes one actor and one critic optimiser step on it (manual
+optimisation). Validation and test batches are deterministic episodes on the evaluation envs,
+scored with :class:`~mimic_lit.metrics.TrackingMetrics`.
+
+Networks are built in :meth:`setup` from the data module's observation and action sizes (or, when
+loading a checkpoint without a trainer, from the sizes saved in it). Checkpoints add the global
+RNG states and those sizes; the data module adds the collector's generator, counters and the
+environment state, so ``--ckpt_path last`` continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from lightning.pytorch import LightningModule
+
+from mimic_lit.callbacks.throughput import ThroughputMeter
+from mimic_lit.errors import MimicLitError
+from mimic_lit.methods.awr import awr_actor_loss
+from mimic_lit.methods.ppo import ppo_actor_loss, value_loss
+from mimic_lit.metrics.tracking import TrackingMetrics
+from mimic_lit.nn.mlp import Actor, Critic
+from mimic_lit.rl.distributions import DiagGaussian
+from mimic_lit.rl.normalizer import Normalizer
+
+
+@dataclass
+class NetworkConfig:
+    """An MLP: hidden layer widths and activation (relu, elu, tanh, silu, gelu, leaky_relu)."""
+
+    hidden: list[int] = field(default_factory=lambda: [256, 256])
+    activation: str = "relu"
+
+
+@dataclass
+class OptimizerConfig:
+    """One network's optimiser: ``adam`` (AdamW) or ``sgd`` (momentum), and gradient-norm clipping."""
+
+    name: Literal["adam", "sgd"] = "adam"
+    lr: float = 2e-4
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+
+
+@dataclass
+class PPOConfig:
+    """Clipped-surrogate options: ratio clip ε and the clip of normalised advantages."""
+
+    clip_ratio: float = 0.2
+    adv_clip: float | None = 4.0
+
+
+@dataclass
+class AWRConfig:
+    """AWR options: temperature of exp(Â / T) on normalised advantages and the weight cap."""
+
+    temperature: float = 1.0
+    max_weight: float = 20.0
+
+
+class RLModule(LightningModule):
+    """Actor-critic learner with PPO or AWR updates; works with any :class:`VecEnv` data module.
+
+    Args:
+        algorithm: ``ppo`` (clipped surrogate) or ``awr`` (advantage-weighted regression).
+        actor: actor MLP; the mean head is initialised U(±0.01).
+        critic: critic MLP.
+        actor_optim: actor optimiser (separate from the critic's); default Adam, lr 2e-4.
+        critic_optim: critic optimiser; default Adam, lr 1e-3.
+        action_std: Gaussian std in normalised action units (fixed unless ``learn_std``).
+        learn_std: learn a per-dimension log-std instead of the fixed one.
+        discount: γ.
+        td_lambda: λ of the TD(λ) returns.
+        action_bound_weight: weight of the penalty on action means outside [−1, 1].
+        entropy_weight: entropy bonus weight (0: off).
+        ppo: PPO options (used when ``algorithm == "ppo"``).
+        awr: AWR options (used when ``algorithm == "awr"``).
+        normalizer_samples: observation normaliser freezes after this many samples.
+    """
+
+    def __init__(
+        self,
+        algorithm: Literal["ppo", "awr"] = "ppo",
+        actor: NetworkConfig | None = None,
+        critic: NetworkConfig | None = None,
+        actor_optim: OptimizerConfig | None = None,
+        critic_optim: OptimizerConfig | None = None,
+        action_std: float = 0.05,
+        learn_std: bool = False,
+        discount: float = 0.99,
+        td_lambda: float = 0.95,
+        action_bound_weight: float = 10.0,
+        entropy_weight: float = 0.0,
+        ppo: PPOConfig | None = None,
+        awr: AWRConfig | None = None,
+        normalizer_samples: float = 1e8,
+    ) -> None:
+        super().__init__()
+        if algorithm not in ("ppo", "awr"):
+            raise MimicLitError(f"algorithm must be 'ppo' or 'awr', got '{algorithm}'")
+        self.automatic_optimization = False
+        self.algorithm = algorithm
+        self.actor_config = actor or NetworkConfig()
+        self.critic_config = critic or NetworkConfig()
+        self.actor_optim_config = actor_optim or OptimizerConfig()
+        self.critic_optim_config = critic_optim or OptimizerConfig(lr=1e-3)
+        self.action_std = float(action_std)
+        self.learn_std = bool(learn_std)
+        self.discount = float(discount)
+        self.td_lambda = float(td_lambda)
+        self.action_bound_weight = float(action_bound_weight)
+        self.entropy_weight = float(entropy_weight)
+        self.ppo_config = ppo or PPOConfig()
+        self.awr_config = awr or AWRConfig()
+        self.normalizer_samples = float(normalizer_samples)
+
+        self.obs_dim: int | None = None
+        self.action_dim: int | None = None
+        self.obs_normalizer: Normalizer | None = None
+        self.actor: Actor | None = None
+        self.critic: Critic | None = None
+        self.val_metrics = TrackingMetrics()
+        self.test_metrics = TrackingMetrics()
+        self.iteration_samples = 0.0
+        self._rollout_stats: dict[str, float] = {}
+        self._train_sums: dict[str, torch.Tensor] = {}
+        self._train_batches = 0
+        self._pending_rng: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ networks
+    def build(self, obs_dim: int, action_dim: int) -> None:
+        """Create normaliser, actor and critic for these sizes (no-op if already built for them)."""
+        if self.actor is not None:
+            if (self.obs_dim, self.action_dim) != (obs_dim, action_dim):
+                raise MimicLitError(
+                    f"networks were built for obs/action sizes {self.obs_dim}/{self.action_dim}, "
+                    f"the environment has {obs_dim}/{action_dim}"
+                )
+            return
+        self.obs_dim, self.action_dim = int(obs_dim), int(action_dim)
+        self.obs_normalizer = Normalizer(obs_dim, max_samples=self.normalizer_samples)
+        a, c = self.actor_config, self.critic_config
+        self.actor = Actor(obs_dim, action_dim, a.hidden, a.activation, 0.01, self.action_std, self.learn_std)
+        self.critic = Critic(obs_dim, c.hidden, c.activation)
+
+    def setup(self, stage: str) -> None:
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        if dm is None or not hasattr(dm, "env_dims"):
+            raise MimicLitError(
+                f"{type(self).__name__} needs a data module that builds environments "
+                "(data.class_path: mimic_lit.datamodule.ImitationDataModule)"
+            )
+        self.build(*dm.env_dims())
+
+    def configure_callbacks(self) -> list:
+        return [ThroughputMeter()]
+
+    # ------------------------------------------------------------------ acting (RolloutAgent)
+    def policy(self, obs_n: torch.Tensor) -> DiagGaussian:
+        """Action distribution for normalised observations."""
+        return self.actor(obs_n)
+
+    def value(self, obs_n: torch.Tensor) -> torch.Tensor:
+        """(B,) state values for normalised observations."""
+        return self.critic(obs_n)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        """Normalised actions for raw observations (the deployed policy: normaliser + actor)."""
+        dist = self.actor(self.obs_normalizer.normalize(obs))
+        return dist.mode() if deterministic else dist.sample()
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.act(obs)
+
+    def on_rollout_stats(self, stats: dict[str, float]) -> None:
+        stats = dict(stats)
+        self.iteration_samples = stats.pop("iteration_samples", 0.0)
+        self._rollout_stats = stats
+
+    # ------------------------------------------------------------------ optimisation
+    def _make_optimizer(self, params, cfg: OptimizerConfig) -> torch.optim.Optimizer:
+        if cfg.name == "adam":
+            return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.name == "sgd":
+            return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        raise MimicLitError(f"optimizer name must be 'adam' or 'sgd', got '{cfg.name}'")
+
+    def configure_optimizers(self):
+        return [
+            self._make_optimizer(self.actor.parameters(), self.actor_optim_config),
+            self._make_optimizer(self.critic.parameters(), self.critic_optim_config),
+        ]
+
+    def actor_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The configured algorithm's actor loss on a minibatch."""
+        dist = self.actor(batch["obs"])
+        if self.algorithm == "ppo":
+            return ppo_actor_loss(
+                dist, batch["actions"], batch["log_probs"], batch["advantages"],
+                self.ppo_config.clip_ratio, self.ppo_config.adv_clip, self.action_bound_weight, self.entropy_weight,
+            )
+        return awr_actor_loss(
+            dist, batch["actions"], batch["advantages"],
+            self.awr_config.temperature, self.awr_config.max_weight, self.action_bound_weight, self.entropy_weight,
+        )
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        actor_opt, critic_opt = self.optimizers()
+        critic_loss = value_loss(self.critic(batch["obs"]), batch["returns"])
+        actor_loss, parts = self.actor_loss(batch)
+        actor_opt.zero_grad(set_to_none=True)
+        critic_opt.zero_grad(set_to_none=True)
+        # Actor and critic share no parameters: one backward of the sum gives each its own gradient.
+        self.manual_backward(actor_loss + critic_loss)
+        for opt, cfg in ((actor_opt, self.actor_optim_config), (critic_opt, self.critic_optim_config)):
+            if cfg.grad_clip:
+                self.clip_gradients(opt, gradient_clip_val=cfg.grad_clip, gradient_clip_algorithm="norm")
+        actor_opt.step()
+        critic_opt.step()
+        self._accumulate({"actor_loss": actor_loss, "critic_loss": critic_loss, **parts})
+
+    def _accumulate(self, values: dict[str, torch.Tensor]) -> None:
+        for k, v in values.items():
+            v = v.detach()
+            self._train_sums[k] = self._train_sums[k] + v if k in self._train_sums else v
+        self._train_batches += 1
+
+    def on_train_epoch_start(self) -> None:
+        self._train_sums, self._train_batches = {}, 0
+
+    def on_train_epoch_end(self) -> None:
+        n = max(self._train_batches, 1)
+        logs = {f"train/{k}": (v / n).float() for k, v in self._train_sums.items()}
+        self.log_dict(logs, on_epoch=True, sync_dist=True)
+        stats = self._rollout_stats
+        for key, value in stats.items():
+            bar = key in ("rollout/reward", "episode/length_s")
+            self.log(key, float(value), on_epoch=True, prog_bar=bar)
+        self.log("iteration", float(self.current_epoch + 1), on_epoch=True)
+
+    # ------------------------------------------------------------------ evaluation
+    def _eval_step(self, batch: dict[str, torch.Tensor], metrics: TrackingMetrics) -> None:
+        if batch["steps"].numel():
+            metrics.update(batch)
+
+    def _eval_epoch_end(self, metrics: TrackingMetrics, prefix: str) -> None:
+        values = metrics.compute()
+        for k, v in values.items():
+            self.log(f"{prefix}/{k}", float(v), prog_bar=k in ("episode_length_s", "body_pos_err"))
+        metrics.reset()
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, self.val_metrics)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_epoch_end(self.val_metrics, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, self.test_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_epoch_end(self.test_metrics, "test")
+
+    # ------------------------------------------------------------------ checkpointing
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        np_state = np.random.get_state()
+        checkpoint["mimic_lit"] = {
+            "obs_dim": self.obs_dim,
+            "action_dim": self.action_dim,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "numpy": {
+                    "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+                    "pos": int(np_state[2]),
+                    "has_gauss": int(np_state[3]),
+                    "cached_gaussian": float(np_state[4]),
+                },
+                "python": random.getstate(),
+            },
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("mimic_lit")
+        if state is None:
+            raise MimicLitError("this checkpoint was not written by a mimic-lit RL method (no 'mimic_lit' entry)")
+        self.build(state["obs_dim"], state["action_dim"])
+        # Applied when training starts, after Lightning's own restore and sanity checks.
+        self._pending_rng = state["rng"]
+
+    def on_train_start(self) -> None:
+        rng, self._pending_rng = self._pending_rng, None
+        if rng is None:
+            return
+        torch.set_rng_state(rng["torch"])
+        np_rng = rng["numpy"]
+        np.random.set_state(
+            ("MT19937", np_rng["keys"].numpy().astype(np.uint32), np_rng["pos"], np_rng["has_gauss"], np_rng["cached_gaussian"])
+        )
+        random.setstate(_as_python_state(rng["python"]))
+
+
+def _as_python_state(state: Any) -> tuple:
+    """``random.setstate`` wants nested tuples; checkpoints may hand back lists."""
+    version, internal, gauss = state
+    return (version, tuple(internal), gauss)
