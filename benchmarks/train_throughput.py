@@ -32,6 +32,7 @@ import argparse
 import datetime as _dt
 import os
 import platform
+import re
 import shlex
 import statistics
 import sys
@@ -45,7 +46,7 @@ import torch
 from lightning.pytorch import Callback
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sim_throughput import BackendRun, cpu_model, write_section  # noqa: E402
+from sim_throughput import HEADER, BackendRun, cpu_model  # noqa: E402
 
 from mimic_lit.commands.train import MimicLitCLI  # noqa: E402
 from mimic_lit.rl.collector import torch_threads  # noqa: E402
@@ -172,6 +173,11 @@ def markdown(results: list[dict], info: dict, command: str) -> str:
         )
     lines += [
         "",
+        "Torch threads: rollouts always run torch on one thread (its OpenMP workers would otherwise spin on the "
+        "cores MuJoCo's threads need); `data.init_args.torch_threads` sets the update's threads. Two are faster on "
+        "an otherwise idle machine, but OpenMP barriers become very slow when other processes compete for the "
+        "cores, so use 1 on a shared machine.",
+        "",
         "Goal: training >= 50 % of the raw simulator. " + info["verdict"],
         "",
         f"- Machine: {info['nproc']} CPU cores, {info['cpu']}. Load average (1/5/15 min) before: "
@@ -182,6 +188,18 @@ def markdown(results: list[dict], info: dict, command: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace this script's ``## Training throughput`` section of ``path`` (or append it); other
+    sections are left exactly as they are."""
+    old = path.read_text() if path.exists() else HEADER
+    pattern = re.compile(rf"^{re.escape(SECTION)}\s*\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1)
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    path.write_text(new.rstrip("\n") + "\n")
 
 
 def _load() -> str:
