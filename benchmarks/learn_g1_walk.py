@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from _report import write_section  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Learning: DeepMimic G1 walk"
 
@@ -153,15 +155,6 @@ def main() -> None:
         write_section(ROOT / "docs" / "benchmarks.md", SECTION, text)
 
 
-def write_section(path: Path, heading: str, text: str) -> None:
-    """Replace (or append) the ``heading`` section of a Markdown file, keeping the other sections."""
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text.rstrip() + "\n\n", doc)
-    else:
-        doc = doc.rstrip() + "\n\n" + text.rstrip() + "\n"
-    path.write_text(doc)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,12 @@ import argparse
 import datetime as _dt
 import os
 import platform
-import re
 import shlex
 import sys
 import time
 from pathlib import Path
+
+from _report import write_section  # benchmarks/ is on sys.path when run as a script
 from typing import Callable
 
 import mujoco
@@ -49,7 +50,6 @@ from mimic_lit.sim.mujoco_cpu import MujocoCPU, _available_cores, compute_subste
 from mimic_lit.sim.scene import SceneConfig, build_scene_spec
 
 SECTION = "## Simulator throughput"
-HEADER = "# Benchmarks\n\nThroughput and learning-quality numbers, each section written by a script in `benchmarks/`.\n"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 FULLPHYSICS = int(mujoco.mjtState.mjSTATE_FULLPHYSICS)
 
@@ -287,16 +287,6 @@ def markdown(rows: list[dict], info: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace the ``## Simulator throughput`` section of ``path`` (or append it), keeping the rest."""
-    old = path.read_text() if path.exists() else HEADER
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new.rstrip("\n") + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -327,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if not args.no_write:
-        write_section(args.out, text)
+        write_section(args.out, SECTION, text)
         print(f"wrote {args.out}")
     return 0
 

@@ -32,7 +32,6 @@ import argparse
 import datetime as _dt
 import os
 import platform
-import re
 import shlex
 import statistics
 import sys
@@ -40,13 +39,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import write_section  # benchmarks/ is on sys.path when run as a script
+
 import mujoco
 import numpy as np
 import torch
 from lightning.pytorch import Callback
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sim_throughput import HEADER, BackendRun, cpu_model  # noqa: E402
+from sim_throughput import BackendRun, cpu_model  # noqa: E402
 
 from mimic_lit.commands.train import MimicLitCLI  # noqa: E402
 from mimic_lit.rl.collector import torch_threads  # noqa: E402
@@ -190,16 +191,6 @@ def markdown(results: list[dict], info: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this script's ``## Training throughput`` section of ``path`` (or append it); other
-    sections are left exactly as they are."""
-    old = path.read_text() if path.exists() else HEADER
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new.rstrip("\n") + "\n")
 
 
 def _load() -> str:
@@ -240,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if not args.no_write:
-        write_section(args.out, text)
+        write_section(args.out, SECTION, text)
     return 0
 
 
