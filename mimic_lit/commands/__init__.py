@@ -53,6 +53,7 @@ LIGHTNING_COMMANDS: dict[str, str] = {
 #: Tool subcommands, in the order ``--help`` lists them.
 COMMANDS: tuple[Command, ...] = (
     Command("view-motion", "render a clip on a robot to MP4/GIF; --kinematic-check reports its problems"),
+    Command("play", "play a trained policy and render it beside its reference motion (MP4/GIF)"),
     Command("check-motion", "kinematic checks of clips: foot heights, ground penetration, joint limits"),
     Command("convert", "convert motion files (DeepMimic .txt, G1 .csv, .pkl) to mimic-lit .npz clips"),
     Command("retarget", "retarget human motion to a robot by inverse kinematics"),

@@ -1,0 +1,155 @@
+"""Run a trained policy outside the Trainer: load a checkpoint with its recipe and record an episode.
+
+:func:`load_policy` rebuilds the method and data module from the ``model`` and ``data`` sections of a
+recipe (or of the ``config.yaml`` a run saved beside its logs) and loads the checkpoint's weights
+and observation normaliser. :func:`record_episode` plays one episode with the policy and keeps, per
+control step, the simulated ``qpos``, the reference ``qpos`` it tracks and the tracking errors:
+what ``mimic-lit play`` renders side by side, and what a notebook plots.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mimic_lit.envs.protocol import Done
+from mimic_lit.errors import MimicLitError
+
+#: Per-step tracking errors that :class:`EpisodeRecord` keeps (metres and radians).
+RECORDED_ERRORS = ("body_pos_err", "joint_err", "root_pos_err")
+
+
+@dataclass
+class EpisodeRecord:
+    """One played episode of environment 0, one row per control step (the initial state included)."""
+
+    sim_qpos: np.ndarray  # (T, nq) simulated robot
+    ref_qpos: np.ndarray  # (T, nq) reference it tracks at the same instants
+    times: np.ndarray  # (T,) reference clip time (s)
+    control_dt: float
+    done: Done  # how the episode ended (NULL: the step budget ran out first)
+    errors: dict[str, np.ndarray] = field(default_factory=dict)  # per-step errors after each step (T - 1,)
+    reward: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T - 1,)
+
+    @property
+    def length_s(self) -> float:
+        return (self.sim_qpos.shape[0] - 1) * self.control_dt
+
+    @property
+    def fell(self) -> bool:
+        return self.done == Done.FAIL
+
+    def summary(self) -> dict[str, float | str]:
+        """Episode length, how it ended, mean reward and mean errors (body/root errors in cm)."""
+        out: dict[str, float | str] = {"length_s": self.length_s, "end": self.done.name}
+        if self.reward.size:
+            out["mean_reward"] = float(self.reward.mean())
+        for key, values in self.errors.items():
+            if values.size:
+                scale = 100.0 if key != "joint_err" else 1.0
+                unit = "cm" if key != "joint_err" else "rad"
+                out[f"{key}_{unit}"] = float(values.mean() * scale)
+        return out
+
+
+def _read_recipe(config: str | os.PathLike) -> dict[str, Any]:
+    import yaml
+
+    path = Path(config)
+    if not path.is_file():
+        raise MimicLitError(f"config '{path}' does not exist")
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or "model" not in data or "data" not in data:
+        raise MimicLitError(f"'{path}' is not a training recipe: it needs 'model' and 'data' sections")
+    return data
+
+
+def build_from_recipe(config: str | os.PathLike, overrides: dict[str, Any] | None = None):
+    """(method, data module) instantiated from a recipe's ``model`` and ``data`` sections, exactly as
+    ``mimic-lit fit`` would (jsonargparse, subclass mode). ``overrides`` maps dotted keys inside the
+    data module's ``init_args`` (e.g. ``{"task.motion": "shipped:g1/kimodo_run"}``) to new values."""
+    from jsonargparse import ArgumentParser
+    from lightning.pytorch import LightningDataModule, LightningModule
+
+    recipe = _read_recipe(config)
+    data_section = recipe["data"]
+    for dotted, value in (overrides or {}).items():
+        node = data_section.setdefault("init_args", {})
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_subclass_arguments(LightningModule, "model", required=True)
+    parser.add_subclass_arguments(LightningDataModule, "data", required=True)
+    try:
+        cfg = parser.parse_object({"model": recipe["model"], "data": data_section})
+    except Exception as exc:  # jsonargparse raises its own ArgumentError types
+        raise MimicLitError(f"cannot read the model/data sections of '{config}': {exc}") from None
+    init = parser.instantiate_classes(cfg)
+    return init.model, init.data
+
+
+def load_policy(config: str | os.PathLike, ckpt_path: str | os.PathLike, overrides: dict[str, Any] | None = None):
+    """(method with the checkpoint's weights, data module) for playing a trained policy."""
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise MimicLitError(f"checkpoint '{path}' does not exist")
+    model, dm = build_from_recipe(config, overrides)
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if "state_dict" not in ckpt:
+        raise MimicLitError(f"'{path}' is not a Lightning checkpoint (no 'state_dict')")
+    model.on_load_checkpoint(ckpt)  # builds the networks for the stored sizes
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return model, dm
+
+
+@torch.no_grad()
+def record_episode(
+    model, env, max_seconds: float | None = None, deterministic: bool = True
+) -> EpisodeRecord:
+    """Play one episode of environment 0 of ``env`` with ``model.act`` and record it.
+
+    Stops when environment 0's episode ends (fall, clip end, time limit) or after ``max_seconds``.
+    All environments step (the env is batched), only environment 0 is recorded.
+    """
+    obs = env.reset()
+    if hasattr(model, "build"):
+        model.build(env.obs_dim, env.action_dim)  # raises a clear error if the sizes differ
+    dt = float(env.control_dt)
+    limit = int(np.ceil(max_seconds / dt)) if max_seconds is not None else 1_000_000
+
+    def snapshot() -> tuple[np.ndarray, np.ndarray, float]:
+        ref = env.reference_frame()
+        ref_qpos = torch.cat([ref.root_pos[0], ref.root_quat[0], ref.joint_pos[0]])
+        return env.sim.qpos[0].double().cpu().numpy(), ref_qpos.double().cpu().numpy(), float(env.motion_time[0])
+
+    sims, refs, times = [], [], []
+    errors: dict[str, list[float]] = {k: [] for k in RECORDED_ERRORS}
+    rewards: list[float] = []
+    done = Done.NULL
+    s, r, t = snapshot()
+    sims.append(s), refs.append(r), times.append(t)
+    for _ in range(limit):
+        res = env.step(model.act(obs, deterministic=deterministic))
+        obs = res.obs
+        rewards.append(float(res.reward[0]))
+        for key in RECORDED_ERRORS:
+            if key in res.info:
+                errors[key].append(float(res.info[key][0]))
+        flag = Done(int(res.done[0]))
+        if flag != Done.NULL:
+            done = flag  # the env has already reset env 0: its last pose is the one before this step
+            break
+        s, r, t = snapshot()
+        sims.append(s), refs.append(r), times.append(t)
+    return EpisodeRecord(
+        sim_qpos=np.stack(sims), ref_qpos=np.stack(refs), times=np.asarray(times), control_dt=dt, done=done,
+        errors={k: np.asarray(v) for k, v in errors.items() if v}, reward=np.asarray(rewards),
+    )
