@@ -8,15 +8,15 @@ drawn in each panel's corner.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from mimic_lit.errors import MimicLitError
 from mimic_lit.render.camera import CameraMode, CameraPath, camera_path
-from mimic_lit.render.renderer import _GIF_PALETTE_SAMPLES, MotionRenderer, RenderQuality, RenderResult
-from mimic_lit.render.video import atomic_path, check_output_path, gif_palette, write_gif, write_mp4
+from mimic_lit.render.renderer import MotionRenderer, RenderQuality, RenderResult
+from mimic_lit.render.video import check_output_path, write_video
 from mimic_lit.robots import RobotSpec, get_robot
 
 
@@ -83,18 +83,6 @@ def render_side_by_side(
             ]
             return np.concatenate(images, axis=1)
 
-        def frames(indices: Iterator[int] | range) -> Iterator[np.ndarray]:
-            for k, i in enumerate(indices):
-                if progress is not None:
-                    progress(k + 1, n)
-                yield frame(int(i))
-
-        with atomic_path(path) as tmp:
-            if is_mp4:
-                count = write_mp4(frames(range(n)), tmp, fps)
-            else:
-                picks = np.unique(np.linspace(0, n - 1, min(n, _GIF_PALETTE_SAMPLES)).astype(int))
-                palette = gif_palette([frame(int(i)) for i in picks], colors=gif_colors)
-                count = write_gif(frames(range(n)), tmp, fps, palette)
+        count = write_video(frame, n, path, fps, gif_colors=gif_colors, progress=progress)
         backend = renderer.backend
     return RenderResult(path, count, fps, time.perf_counter() - t0, path.stat().st_size, backend)

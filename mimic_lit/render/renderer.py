@@ -22,14 +22,13 @@ from mimic_lit.motion.clip import MotionClip
 from mimic_lit.render.camera import CameraMode, CameraPath, camera_path
 from mimic_lit.render.gl import RenderBackendError, ensure_gl_backend
 from mimic_lit.render.playback import ball_joint_columns, output_times, sample_qpos
-from mimic_lit.render.video import atomic_path, check_output_path, gif_palette, write_gif, write_mp4
+from mimic_lit.render.video import check_output_path, write_video
 from mimic_lit.robots import RobotSpec, get_robot
 
 if TYPE_CHECKING:
     import mujoco
 
 MAX_SIZE = 4096
-_GIF_PALETTE_SAMPLES = 12
 
 RenderQuality = Literal["fast", "high"]
 RENDER_QUALITIES: tuple[str, ...] = ("fast", "high")
@@ -195,20 +194,9 @@ def render_clip(
     with MotionRenderer(spec, width, height, quality) as renderer:
         qpos = sample_qpos(clip, times, renderer.ball_columns)
         cam = camera_path(qpos[:, :3], qpos[:, 3:7], fps, camera, aspect=width / height)
-        n = qpos.shape[0]
-
-        def tracked(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-            for i, frame in enumerate(frames):
-                if progress is not None:
-                    progress(i + 1, n)
-                yield frame
-
-        with atomic_path(path) as tmp:
-            if is_mp4:
-                count = write_mp4(tracked(renderer.frames(qpos, cam)), tmp, fps)
-            else:
-                picks = np.unique(np.linspace(0, n - 1, min(n, _GIF_PALETTE_SAMPLES)).astype(int))
-                palette = gif_palette(list(renderer.frames(qpos, cam, iter(picks))), colors=gif_colors)
-                count = write_gif(tracked(renderer.frames(qpos, cam)), tmp, fps, palette)
+        count = write_video(
+            lambda i: renderer.render(qpos[i], cam.lookat[i], cam.distance, cam.azimuth, cam.elevation),
+            qpos.shape[0], path, fps, gif_colors=gif_colors, progress=progress,
+        )
         backend = renderer.backend
     return RenderResult(path, count, fps, time.perf_counter() - t0, path.stat().st_size, backend)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +100,35 @@ def write_gif(frames: Iterable[np.ndarray], path: Path, fps: float, palette) -> 
         path, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0, optimize=False
     )
     return len(images)
+
+
+GIF_PALETTE_SAMPLES = 12
+
+
+def write_video(
+    frame_at: Callable[[int], np.ndarray],
+    count: int,
+    path: Path,
+    fps: float,
+    *,
+    gif_colors: int = 128,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write frames ``frame_at(0) .. frame_at(count - 1)`` atomically to ``path`` (MP4 or GIF by suffix).
+
+    GIFs share one palette computed from a dozen frames spread over the video. ``progress(done, total)``
+    is called per written frame. Returns the number of frames written.
+    """
+
+    def frames() -> Iterator[np.ndarray]:
+        for i in range(count):
+            if progress is not None:
+                progress(i + 1, count)
+            yield frame_at(i)
+
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".mp4":
+            return write_mp4(frames(), tmp, fps)
+        picks = np.unique(np.linspace(0, count - 1, min(count, GIF_PALETTE_SAMPLES)).astype(int))
+        palette = gif_palette([frame_at(int(i)) for i in picks], colors=gif_colors)
+        return write_gif(frames(), tmp, fps, palette)
