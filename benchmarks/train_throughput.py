@@ -93,6 +93,56 @@ class InterleavedMeter(Callback):
         ]
 
 
+def network_compute(model, n: int, samples: int, epochs: int, minibatches: int, threads: int | None) -> float:
+    """µs per sample of the bare network arithmetic of one iteration, outside Lightning and the env.
+
+    The actor and critic forward on N observations per rollout step (one torch thread, as the
+    rollout runs them), then ``epochs x minibatches`` PPO updates (forward, loss, backward, Adam
+    on copies of the networks) on random minibatches with the update's threads. This is the
+    floor the learning part cannot go below with these network sizes.
+    """
+    import copy
+
+    from mimic_lit.methods.ppo import ppo_actor_loss, value_loss
+
+    actor, critic = copy.deepcopy(model.actor), copy.deepcopy(model.critic)
+    obs_dim, act_dim = model.obs_dim, model.action_dim
+    gen = torch.Generator().manual_seed(0)
+
+    def timed(fn, reps: int) -> float:
+        fn()
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        return (time.perf_counter() - t0) / reps
+
+    obs = torch.randn(n, obs_dim, generator=gen)
+    with torch.no_grad(), torch_threads(1):
+        rollout = timed(lambda: (actor(obs).sample(gen), critic(obs)), 50) / n
+
+    size = samples // minibatches
+    batch = {
+        "obs": torch.randn(size, obs_dim, generator=gen), "actions": torch.randn(size, act_dim, generator=gen),
+        "log_probs": torch.randn(size, generator=gen), "advantages": torch.randn(size, generator=gen),
+        "returns": torch.randn(size, generator=gen),
+    }
+    opts = [torch.optim.AdamW(actor.parameters(), lr=1e-5), torch.optim.AdamW(critic.parameters(), lr=1e-5)]
+
+    def update() -> None:
+        loss, _ = ppo_actor_loss(actor(batch["obs"]), batch["actions"], batch["log_probs"], batch["advantages"],
+                                 0.2, 4.0, 10.0, 0.0)
+        loss = loss + value_loss(critic(batch["obs"]), batch["returns"])
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for opt in opts:
+            opt.step()
+
+    with torch_threads(threads):
+        per_minibatch = timed(update, 10)
+    return 1e6 * (rollout + per_minibatch * epochs * minibatches / samples)
+
+
 def measure(n: int, threads: int | None, args) -> dict:
     """One training run with N envs; returns the medians of every runner."""
     overrides = [
@@ -123,7 +173,9 @@ def measure(n: int, threads: int | None, args) -> dict:
     samples = dm.horizon * n
     train = meter.train_rates(samples)[1:]  # iteration 0 warms up (first rollout, allocations)
     substeps = dm.train_env.sim.substeps
+    nets = network_compute(model, n, samples, dm.update_epochs, dm.num_minibatches, dm.torch_threads)
     return {
+        "nets_us": nets,
         "n": n, "threads": torch.get_num_threads(), "substeps": substeps, "samples": samples,
         "raw": statistics.median(meter.raw_rate[1:]), "env": statistics.median(meter.env_rate[1:]),
         "train": statistics.median(train), "train_min": min(train), "train_max": max(train),
@@ -170,9 +222,14 @@ def markdown(results: list[dict], info: dict, command: str) -> str:
         lines.append(
             f"- N={r['n']}, {r['threads']} torch thread(s): simulator {sim:.0f}, tracking-env logic on top "
             f"{env - sim:.0f}, learning on top (policy in the rollout, returns, normaliser, PPO update, Lightning) "
-            f"{train - env:.0f}; total {train:.0f}."
+            f"{train - env:.0f}, of which bare network arithmetic {r['nets_us']:.0f}; total {train:.0f}."
         )
     lines += [
+        "",
+        "Bare network arithmetic is the actor and critic forward of the rollout plus the PPO update's forward, "
+        "backward and Adam steps, timed on their own (same sizes, no Lightning, no env): the part of learning that "
+        "only smaller networks or fewer update passes can shrink. It does not depend on N, so the simulator's share "
+        "of a sample grows with N.",
         "",
         "Torch threads: rollouts always run torch on one thread (its OpenMP workers would otherwise spin on the "
         "cores MuJoCo's threads need); `data.init_args.torch_threads` sets the update's threads. Two are faster on "

@@ -133,10 +133,11 @@ def target_obs(
     root_quat: torch.Tensor,
     tar_root_pos: torch.Tensor,
     tar_root_quat: torch.Tensor,
-    tar_local_rot: torch.Tensor,
+    tar_local_rot: torch.Tensor | None,
     tar_key_pos: torch.Tensor,
     global_obs: bool = True,
     root_height_obs: bool = True,
+    tar_local_tan_norm: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """(N, T * target_dim) observation of T reference frames ahead of a character at ``root_pos/quat``.
 
@@ -145,6 +146,8 @@ def target_obs(
         tar_root_pos, tar_root_quat: (N, T, 3), (N, T, 4) reference roots.
         tar_local_rot: (N, T, B - 1, 4) reference local body rotations.
         tar_key_pos: (N, T, K, 3) reference key-body world positions.
+        tar_local_tan_norm: (N, T, B - 1, 6) tan-norms of ``tar_local_rot`` if the caller has them
+            already (then ``tar_local_rot`` may be ``None``).
     """
     n, t = tar_root_pos.shape[:2]
     if t == 0:
@@ -159,7 +162,7 @@ def target_obs(
     parts = [
         rel,
         quat_to_tan_norm(rot),
-        quat_to_tan_norm(tar_local_rot).reshape(n, t, -1),
+        (quat_to_tan_norm(tar_local_rot) if tar_local_tan_norm is None else tar_local_tan_norm).reshape(n, t, -1),
         key_rel.reshape(n, t, -1),
     ]
     return torch.cat(parts, dim=-1).reshape(n, -1)

@@ -36,7 +36,14 @@ from typing import Any
 import torch
 
 from mimic_lit.envs.actions import ActionMapping
-from mimic_lit.envs.observations import CharState, ObsLayout, char_obs, local_rotations, target_obs
+from mimic_lit.envs.observations import (
+    CharState,
+    ObsLayout,
+    char_obs,
+    local_rotations,
+    quat_to_tan_norm,
+    target_obs,
+)
 from mimic_lit.envs.protocol import Done, StepResult
 from mimic_lit.envs.rewards import (
     DEFAULT_JOINT_ERR_WEIGHTS,
@@ -177,7 +184,7 @@ class TrackingEnv:
         config: task options.
     """
 
-    CHUNK = 8  #: reference columns added per kinematics query when the window slides
+    CHUNK = 32  #: reference columns added per kinematics query when the window slides
 
     def __init__(self, sim: Simulator, motion: MotionLibrary, config: TrackingConfig | None = None) -> None:
         self.config = cfg = config or TrackingConfig()
@@ -256,7 +263,8 @@ class TrackingEnv:
         self._gen = torch.Generator(device=dev)
         self._gen.manual_seed(int(cfg.seed))
         self._nan = torch.full((n,), float("nan"), dtype=dt, device=dev)
-        # The window: fields shaped (N, width, ...), local rotations (N, width, B - 1, 4), pointer.
+        # The window: fields shaped (N, width, ...), local rotations with their tan-norms
+        # (N, width, B - 1, 10), pointer.
         self._win, self._win_local = self._query(
             self._clip_ids, self._window_times(self._time_offset, self._steps, 0, self._full)
         )
@@ -328,11 +336,15 @@ class TrackingEnv:
 
     def _query(self, clips: torch.Tensor, times: torch.Tensor) -> tuple[MotionFrame, torch.Tensor]:
         """Reference frames of ``clips`` (n,) at ``times`` (n, S), fields shaped (n, S, ...), in one
-        library call; and their local body rotations (n, S, B - 1, 4)."""
+        library call; and their local body rotations (n, S, B - 1, 10): quaternion then tan-norm.
+
+        The tan-norms are what the target observations show; computing them once per queried frame
+        instead of at every step they are observed saves most of the target block's cost.
+        """
         n, t = times.shape
         frame = self.motion.get_frames(clips.unsqueeze(1).expand(n, t).reshape(-1), times.reshape(-1), bodies=True)
         frame = MotionFrame(*(None if x is None else x.to(self._dtype).reshape((n, t) + x.shape[1:]) for x in frame))
-        return frame, local_rotations(frame.body_quat, self._parents)
+        return frame, _with_tan_norm(local_rotations(frame.body_quat, self._parents))
 
     def _advance_reference(self) -> None:
         """Move the reference window to the current episode times (after ``_steps`` advanced)."""
@@ -367,7 +379,7 @@ class TrackingEnv:
             frame.root_quat[:, k],
             frame.root_lin_vel[:, k],
             frame.root_ang_vel[:, k],
-            local_rot[:, k],
+            local_rot[:, k, :, :4],
             frame.joint_vel[:, k],
             frame.body_pos[:, k].index_select(1, key_ids),
         )
@@ -381,10 +393,11 @@ class TrackingEnv:
             state.root_quat,
             frame.root_pos[:, first:],
             frame.root_quat[:, first:],
-            local_rot[:, first:],
+            None,
             tar_key,
             cfg.global_obs,
             cfg.root_height_obs,
+            tar_local_tan_norm=local_rot[:, first:, :, 4:],
         )
         return torch.cat([char_obs(state, cfg.global_obs, cfg.root_height_obs), tar], dim=-1)
 
@@ -586,7 +599,10 @@ class TrackingEnv:
 
     def _frame_from_dict(self, d: dict[str, torch.Tensor]) -> tuple[MotionFrame, torch.Tensor]:
         fields = {k: v.to(self.device, self._dtype).clone() for k, v in d.items() if k != "local_rot"}
-        return MotionFrame(**fields), d["local_rot"].to(self.device, self._dtype).clone()
+        rot = d["local_rot"].to(self.device, self._dtype).clone()
+        if rot.shape[-1] == 4:  # checkpoints written before the window kept tan-norms
+            rot = _with_tan_norm(rot)
+        return MotionFrame(**fields), rot
 
     def __repr__(self) -> str:
         return (
@@ -600,6 +616,11 @@ def _frame_to_dict(frame: MotionFrame, local_rot: torch.Tensor) -> dict[str, tor
     out = {name: x.clone() for name, x in frame._asdict().items() if x is not None}
     out["local_rot"] = local_rot.clone()
     return out
+
+
+def _with_tan_norm(local_rot: torch.Tensor) -> torch.Tensor:
+    """(..., 10): local rotation quaternions (..., 4) followed by their tan-norms."""
+    return torch.cat([local_rot, quat_to_tan_norm(local_rot)], dim=-1)
 
 
 def _rotate_inv_per_env(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

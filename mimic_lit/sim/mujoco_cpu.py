@@ -449,11 +449,15 @@ class MujocoCPU:
         (time, qpos, qvel, controls, warm-start, ...), the current output snapshot (contacts and
         torques describe the last substep, so they cannot be recomputed from the state) and counters.
         """
+        packed = self._pack().copy()
+        # Body linear velocities are filled lazily on the CPU; fill them in the copy so that the
+        # checkpoint never holds the uninitialised memory of an unread column.
+        self._compute_lin_vel(packed)
         return {
             "robot": self._robot.name,
             "num_envs": self._num_envs,
             "batch_state": torch.from_numpy(self._batch.state.copy()),
-            "packed": torch.from_numpy(self._pack().copy()),
+            "packed": torch.from_numpy(packed),
             "stale": torch.from_numpy(self._stale_acc.copy()),
             "diverged": torch.from_numpy(np.asarray(self._diverged_np).copy()),
             "diverged_count": self._diverged_count,
