@@ -24,6 +24,7 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
+from mimic_lit.envs.amp import AMPConfig, make_amp_env
 from mimic_lit.envs.protocol import VecEnv
 from mimic_lit.envs.tracking import TrackingConfig, make_tracking_env
 from mimic_lit.errors import MimicLitError
@@ -116,6 +117,9 @@ class ImitationDataModule(LightningDataModule):
         task.seed = self.task.seed + seed_offset
         if rand_reset is not None:
             task.rand_reset = rand_reset
+        return self._make_env(sim, task)
+
+    def _make_env(self, sim: SimConfig, task: TrackingConfig) -> VecEnv:
         return make_tracking_env(sim, task)
 
     def setup(self, stage: str) -> None:
@@ -181,3 +185,21 @@ class ImitationDataModule(LightningDataModule):
                 f"number of devices (now {world_size()})"
             )
         self.collector.load_state_dict(states[self.rank])
+
+
+class AMPDataModule(ImitationDataModule):
+    """:class:`ImitationDataModule` for adversarial methods: its envs are :class:`~mimic_lit.envs.amp.AMPEnv`
+    (``task`` is an :class:`~mimic_lit.envs.amp.AMPConfig`), whose steps carry discriminator observations."""
+
+    def __init__(self, sim: SimConfig | None = None, task: AMPConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(sim=sim, task=task or AMPConfig(), **kwargs)
+
+    def _make_env(self, sim: SimConfig, task: AMPConfig) -> VecEnv:
+        return make_amp_env(sim, task)
+
+    def disc_obs_dim(self) -> int:
+        """Size of the discriminator observation (after :meth:`setup`)."""
+        env = self.train_env or self.eval_env
+        if env is None:
+            raise MimicLitError("no environment built: call setup() first")
+        return env.disc_obs_dim

@@ -35,6 +35,8 @@ class StepResult:
             reset; equals ``obs`` where ``done == NULL``. Used to bootstrap ``TIME`` endings.
         info: per-step diagnostics (tensors of shape (N,) or scalars), e.g. tracking errors; the
             collector averages them into logged metrics.
+        extras: per-step tensors (N, ...) the learner needs with each transition, e.g. AMP's
+            discriminator observation of the state reached; the collector stores them.
     """
 
     obs: torch.Tensor
@@ -42,6 +44,7 @@ class StepResult:
     done: torch.Tensor
     terminal_obs: torch.Tensor
     info: dict[str, torch.Tensor] = field(default_factory=dict)
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @runtime_checkable

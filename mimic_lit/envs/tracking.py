@@ -184,6 +184,8 @@ class TrackingEnv:
         config: task options.
     """
 
+    #: end an episode with SUCC when a non-looping reference clip ends (tracking: nothing left to track)
+    succeed_at_clip_end = True
     CHUNK = 32  #: reference columns added per kinematics query when the window slides
 
     def __init__(self, sim: Simulator, motion: MotionLibrary, config: TrackingConfig | None = None) -> None:
@@ -486,8 +488,9 @@ class TrackingEnv:
         done = torch.where(self._steps >= self._max_steps, int(Done.TIME), int(Done.NULL))
         clips = self._clip_ids
         end = self.motion.clip_duration[clips].to(self._dtype) - 1e-5  # float slack: no step "just short"
-        clip_end = ~self.motion.clip_wrap[clips] & (self.motion_time >= end)
-        done = torch.where(clip_end, int(Done.SUCC), done)
+        if self.succeed_at_clip_end:
+            clip_end = ~self.motion.clip_wrap[clips] & (self.motion_time >= end)
+            done = torch.where(clip_end, int(Done.SUCC), done)
         fail = self.sim.diverged.to(self.device)
         if cfg.early_termination:
             early = torch.zeros_like(fail)
@@ -532,25 +535,35 @@ class TrackingEnv:
         state, body_pos = self._sim_state()
         frame, local_rot = self._current()
         ref = self._ref_state(frame, local_rot, self._key_ids, 0)
-        errors = tracking_errors(state, ref, self.joint_weights, self.dof_weights, self.reward_params)
-        reward, terms = reward_from_errors(errors, self.reward_params)
+        reward, info = self._reward(state, ref)
         obs = self._obs(state, frame, local_rot, 1)
         done = self._done(state, body_pos, ref, frame.body_pos[:, 0])
         self._return += reward
-
-        info = {f"reward_{name}": terms[name] for name in TERM_NAMES}
         info.update(self._diagnostics(state, body_pos, frame))
+        extras = self._extras(state)  # of the state reached, before any reset
+
         ended = done != int(Done.NULL)
         ids = ended.nonzero().squeeze(1)
         if ids.numel() == 0:
             info.update(episode_length=self._nan.clone(), episode_return=self._nan.clone(), fell=self._nan.clone())
-            return StepResult(obs=obs, reward=reward, done=done, terminal_obs=obs, info=info)
+            return StepResult(obs=obs, reward=reward, done=done, terminal_obs=obs, info=info, extras=extras)
         info["episode_length"] = torch.where(ended, self.episode_time, self._nan)
         info["episode_return"] = torch.where(ended, self._return, self._nan)
         info["fell"] = torch.where(ended, (done == int(Done.FAIL)).to(self._dtype), self._nan)
         terminal_obs = obs.clone()
         obs.index_copy_(0, ids, self._reset_envs(ids))
-        return StepResult(obs=obs, reward=reward, done=done, terminal_obs=terminal_obs, info=info)
+        return StepResult(obs=obs, reward=reward, done=done, terminal_obs=terminal_obs, info=info, extras=extras)
+
+    # ------------------------------------------------------------------ hooks for derived tasks
+    def _reward(self, state: CharState, ref: CharState) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(N,) reward of the state reached and its logged terms: here the DeepMimic tracking reward."""
+        errors = tracking_errors(state, ref, self.joint_weights, self.dof_weights, self.reward_params)
+        reward, terms = reward_from_errors(errors, self.reward_params)
+        return reward, {f"reward_{name}": terms[name] for name in TERM_NAMES}
+
+    def _extras(self, state: CharState) -> dict[str, torch.Tensor]:
+        """Per-step tensors a learner stores with each transition (:attr:`StepResult.extras`); none here."""
+        return {}
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self) -> dict[str, Any]:

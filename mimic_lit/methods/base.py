@@ -216,7 +216,7 @@ class RLModule(LightningModule):
         )
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        actor_opt, critic_opt = self.optimizers()
+        actor_opt, critic_opt = self.optimizers()[:2]  # methods may add more (a discriminator's)
         critic_loss = value_loss(self.critic(batch["obs"]), batch["returns"])
         actor_loss, parts = self.actor_loss(batch)
         actor_opt.zero_grad(set_to_none=True)

@@ -74,3 +74,21 @@ class Critic(nn.Module):
 
     def forward(self, obs_n: torch.Tensor) -> torch.Tensor:
         return self.net(obs_n).squeeze(-1)
+
+
+class Discriminator(nn.Module):
+    """Logit D(s) (B,) of "this came from the motion data" for normalised discriminator observations.
+
+    ``output`` is the last linear layer, kept apart because its weights carry the logit
+    regularisation of AMP.
+    """
+
+    def __init__(self, obs_dim: int, hidden: Sequence[int] = (1024, 512), act: str = "relu") -> None:
+        super().__init__()
+        self.trunk = build_mlp(obs_dim, hidden, None, act)
+        self.output = nn.Linear(int(hidden[-1]) if hidden else obs_dim, 1)
+        nn.init.uniform_(self.output.weight, -1.0, 1.0)  # MimicKit's disc head init scale
+        nn.init.zeros_(self.output.bias)
+
+    def forward(self, obs_n: torch.Tensor) -> torch.Tensor:
+        return self.output(self.trunk(obs_n)).squeeze(-1)

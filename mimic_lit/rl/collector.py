@@ -57,6 +57,10 @@ class RolloutAgent(Protocol):
         """Receive the iteration's rollout statistics (already reduced over ranks) for logging."""
         ...
 
+    # Optional: ``shape_rewards(storage) -> dict[str, Tensor]`` rewrites ``storage.rewards`` after
+    # the rollout and before the returns (AMP adds its discriminator reward there); the tensors it
+    # returns are averaged into the logged rollout statistics under their keys.
+
 
 class _StatSums:
     """Named (sum, count) pairs, all-reduced over DDP ranks in one call."""
@@ -205,6 +209,8 @@ class RolloutCollector(IterableDataset):
             res = env.step(actions)
             st.rewards[t] = res.reward
             st.dones[t] = res.done
+            if res.extras:
+                st.store_extras(t, res.extras)
             timeout = res.done == int(Done.TIME)
             if bool(timeout.any()):
                 ids = timeout.nonzero().squeeze(-1)
@@ -215,6 +221,10 @@ class RolloutCollector(IterableDataset):
         last_value = agent.value(norm.normalize(self._obs))
         next_obs_values = torch.cat([st.values[1:], last_value[None]], 0)
         st.next_values = terminal_values(st.dones, boot, next_obs_values)
+        shape_rewards = getattr(agent, "shape_rewards", None)
+        if shape_rewards is not None:  # e.g. AMP: task reward + discriminator reward
+            for key, values in shape_rewards(st).items():
+                stats.add(key, values.sum(), values.numel())
 
         st.compute_returns(agent.discount, agent.td_lambda)
         norm.update(self._raw_obs)  # affects the next rollout; this one's inputs stay as stored

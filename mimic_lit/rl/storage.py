@@ -30,6 +30,16 @@ class RolloutStorage:
         self.next_values = torch.zeros(t, n, device=device)
         self.returns = torch.zeros(t, n, device=device)
         self.advantages = torch.zeros(t, n, device=device)
+        #: per-step tensors the env hands the learner (``StepResult.extras``), (T, N, ...) each
+        self.extras: dict[str, torch.Tensor] = {}
+
+    def store_extras(self, t: int, extras: dict[str, torch.Tensor]) -> None:
+        """Write step ``t``'s extras; buffers are allocated at the first step that has them."""
+        for name, value in extras.items():
+            buf = self.extras.get(name)
+            if buf is None or buf.shape[2:] != value.shape[1:]:
+                buf = self.extras[name] = value.new_zeros((self.horizon,) + tuple(value.shape))
+            buf[t] = value
 
     @property
     def num_samples(self) -> int:
@@ -43,7 +53,9 @@ class RolloutStorage:
     def flat(self) -> dict[str, torch.Tensor]:
         """Every per-sample field as (T·N, ...) tensors, for the update."""
         keys = ("obs", "actions", "log_probs", "values", "returns", "advantages")
-        return {k: getattr(self, k).reshape(self.num_samples, *getattr(self, k).shape[2:]) for k in keys}
+        out = {k: getattr(self, k).reshape(self.num_samples, *getattr(self, k).shape[2:]) for k in keys}
+        out.update({k: v.reshape(self.num_samples, *v.shape[2:]) for k, v in self.extras.items()})
+        return out
 
     def minibatches(
         self, num_minibatches: int, epochs: int, generator: torch.Generator | None = None
