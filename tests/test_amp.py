@@ -144,3 +144,34 @@ def test_shape_rewards_mixes_task_and_style_rewards():
     assert torch.allclose(st.rewards, 0.3 * task + 0.7 * style, atol=1e-6)
     assert torch.allclose(stats["rollout/disc_reward"], style, atol=1e-6)
     assert amp._demo_pool.shape == (6, env.disc_obs_dim) and float(amp.disc_normalizer.count) == 6
+
+
+def test_goal_observation_and_reward_join_the_env_and_resume_exactly():
+    from mimic_lit.envs.tasks import SteeringConfig
+
+    def build() -> AMPEnv:
+        return make_amp_env(
+            SimConfig(robot="humanoid", num_envs=3, nthread=1),
+            AMPConfig(motion=HUMANOID_WALK, disc_steps=2, goal="steering", goal_reward_weight=0.5,
+                      steering=SteeringConfig(change_time_min=0.1, change_time_max=0.2)),
+        )
+
+    env = build()
+    plain = make_env(3, disc_steps=2)
+    assert env.obs_dim == plain.obs_dim + 5
+    obs = env.reset()
+    assert torch.allclose(obs[:, -5:], env.goal.observe(env.sim.root_pos, env.sim.root_quat), atol=1e-5)
+    res = env.step(torch.zeros(3, env.action_dim))
+    assert torch.allclose(res.reward, 0.5 * res.info["goal_reward"])
+    assert res.info["goal_reward"].gt(0).any()
+    # save mid-run, continue both: identical observations and rewards (targets resample every 0.1-0.2 s)
+    for _ in range(5):
+        env.step(torch.zeros(3, env.action_dim))
+    state = env.state_dict()
+    twin = build()
+    twin.reset()
+    twin.load_state_dict(state)
+    actions = torch.randn(12, 3, env.action_dim, generator=torch.Generator().manual_seed(0)) * 0.3
+    for a in actions:
+        r1, r2 = env.step(a), twin.step(a)
+        assert torch.equal(r1.obs, r2.obs) and torch.equal(r1.reward, r2.reward)

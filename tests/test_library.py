@@ -323,3 +323,14 @@ def test_library_errors(g1_clips, ball_robot):
     lib = MotionLibrary(g1_clips)
     with pytest.raises(MotionFormatError, match="same length"):
         lib.get_frames(torch.tensor([0, 1]), torch.tensor([0.0]))
+
+
+def test_shipped_dataset_resolves_and_a_typo_lists_the_choices():
+    from mimic_lit.envs.tracking import load_motion_library
+    from mimic_lit.errors import MotionFormatError
+
+    lib = load_motion_library("shipped:datasets/g1_locomotion", "g1")
+    assert lib.num_clips == 9 and lib.robot.name == "g1"
+    assert float(lib.weights.max()) > float(lib.weights.min())  # the YAML's weights were applied
+    with pytest.raises(MotionFormatError, match="g1_locomotion"):
+        load_motion_library("shipped:datasets/g1_locomotio", "g1")

@@ -45,6 +45,7 @@ from mimic_lit.envs.observations import (
     target_obs,
 )
 from mimic_lit.envs.protocol import Done, StepResult
+from mimic_lit.envs.tasks import LocationConfig, SteeringConfig, Task, make_task
 from mimic_lit.envs.rewards import (
     DEFAULT_JOINT_ERR_WEIGHTS,
     TERM_NAMES,
@@ -57,6 +58,7 @@ from mimic_lit.envs.rewards import (
 )
 from mimic_lit.errors import MimicLitError, MotionFormatError
 from mimic_lit.motion.library import MotionFrame, MotionLibrary
+from mimic_lit.motion.shipped import resolve_dataset
 from mimic_lit.sim.base import SimConfig, Simulator, make_simulator
 from mimic_lit.utils.rotations import quat_rotate_inverse
 
@@ -68,7 +70,8 @@ class TrackingConfig:
     """Options of the DeepMimic tracking task (defaults: MimicKit's DeepMimic env configs).
 
     Attributes:
-        motion: a clip (``.npz`` path or ``shipped:<robot>/<name>``) or a dataset ``.yaml``.
+        motion: a clip (``.npz`` path or ``shipped:<robot>/<name>``) or a dataset (``.yaml`` path or
+            ``shipped:datasets/<name>``).
         episode_length: episode time limit in seconds (ends with ``TIME``).
         target_steps: reference frames observed ahead, in multiples of ``target_dt``.
         target_dt: spacing of those frames in seconds; ``None`` = the control period.
@@ -89,6 +92,11 @@ class TrackingConfig:
         action_hinge_scale: enlargement of each joint range mapped to actions in [-1, 1].
         zero_center_action: centre the action range on joint angle 0 instead of mid-range.
         seed: seed of the env's own generator (clip and time sampling); offset it per DDP rank.
+        goal: a task objective on top of the motion (``steering`` or ``location``; ``None``: none).
+            Its observation is appended to the policy observation and ``goal_reward_weight``
+            times its reward is added to the env reward.
+        goal_reward_weight: weight of the goal reward in the env reward.
+        steering, location: options of those goals (``None``: their defaults).
     """
 
     motion: str = "shipped:g1/kimodo_walk"
@@ -118,6 +126,17 @@ class TrackingConfig:
     action_hinge_scale: float = 1.4
     zero_center_action: bool = False
     seed: int = 0
+    goal: str | None = None
+    goal_reward_weight: float = 1.0
+    steering: SteeringConfig | None = None
+    location: LocationConfig | None = None
+
+    def make_goal(self, num_envs: int, device: torch.device, dtype: torch.dtype) -> Task | None:
+        """The configured goal for ``num_envs`` environments (its own seed derived from ``seed``)."""
+        if self.goal is None:
+            return None
+        options = {"steering": self.steering, "location": self.location}.get(self.goal)
+        return make_task(self.goal, num_envs=num_envs, device=device, dtype=dtype, seed=self.seed + 31, config=options)
 
     def reward_params(self) -> RewardParams:
         """The reward's weights, scales and tracking switches."""
@@ -149,6 +168,7 @@ def load_motion_library(
         raise MimicLitError(
             "no motion given: set the tracking config's 'motion' (clip, shipped:<robot>/<name> or .yaml)"
         )
+    motion = resolve_dataset(motion)
     is_yaml = Path(motion).suffix.lower() in (".yaml", ".yml")
 
     def build(robot_arg: str | None) -> MotionLibrary:
@@ -271,6 +291,7 @@ class TrackingEnv:
             self._clip_ids, self._window_times(self._time_offset, self._steps, 0, self._full)
         )
         self._ptr = 0
+        self.goal = cfg.make_goal(n, dev, dt)
         # Pre-drawn resets: (clips, time offsets, reference slots, local rotations), next unused.
         self._inits: tuple[torch.Tensor, torch.Tensor, MotionFrame, torch.Tensor] | None = None
         self._inits_next = 0
@@ -282,7 +303,7 @@ class TrackingEnv:
 
     @property
     def obs_dim(self) -> int:
-        return self.layout.dim
+        return self.layout.dim + (self.goal.obs_dim if self.goal is not None else 0)
 
     @property
     def action_dim(self) -> int:
@@ -408,7 +429,11 @@ class TrackingEnv:
         :meth:`load_state_dict`; :meth:`step` and :meth:`reset` already return it."""
         state, _ = self._sim_state(env_ids)
         frame, local = self._current(env_ids)
-        return self._obs(state, frame, local, 1)
+        obs = self._obs(state, frame, local, 1)
+        if self.goal is not None:
+            goal = self.goal.observe(self.sim.root_pos, self.sim.root_quat)
+            obs = torch.cat([obs, goal if env_ids is None else goal.index_select(0, env_ids)], dim=-1)
+        return obs
 
     def reference_frame(self) -> MotionFrame:
         """The reference state (with body poses) every env tracks now: for ghosts in renders and metrics."""
@@ -473,7 +498,15 @@ class TrackingEnv:
         qpos = torch.cat([frame.root_pos[:, 0], root_quat, frame.joint_pos[:, 0]], dim=-1)
         qvel = torch.cat([frame.root_lin_vel[:, 0], ang_local, frame.joint_vel[:, 0]], dim=-1)
         self.sim.reset(ids, qpos, qvel)
-        return self._obs(self._ref_state(frame, local, self._key_ids, 0), frame, local, 1)
+        obs = self._obs(self._ref_state(frame, local, self._key_ids, 0), frame, local, 1)
+        if self.goal is not None:
+            root_pos, root_quat = frame.root_pos[:, 0], root_quat
+            self.goal.reset(ids, root_pos, root_quat)
+            # The goal observes all N envs; the rows of ``ids`` get their new roots.
+            all_pos = self.sim.root_pos.clone().index_copy_(0, ids, root_pos)
+            all_quat = self.sim.root_quat.clone().index_copy_(0, ids, root_quat)
+            obs = torch.cat([obs, self.goal.observe(all_pos, all_quat).index_select(0, ids)], dim=-1)
+        return obs
 
     def reset(self) -> torch.Tensor:
         """Reference state init of every env; returns (N, obs_dim) observations."""
@@ -529,6 +562,7 @@ class TrackingEnv:
 
     def step(self, actions: torch.Tensor) -> StepResult:
         """Apply normalised ``actions`` (N, action_dim) for one control step; auto-reset ended envs."""
+        prev_root = self.sim.root_pos.clone() if self.goal is not None else None
         self.sim.step(self.action_mapping.to_targets(actions.to(self.device)))
         self._steps += 1
         self._advance_reference()
@@ -537,6 +571,8 @@ class TrackingEnv:
         ref = self._ref_state(frame, local_rot, self._key_ids, 0)
         reward, info = self._reward(state, ref)
         obs = self._obs(state, frame, local_rot, 1)
+        if self.goal is not None:
+            reward, obs = self._goal_step(prev_root, state, reward, obs, info)
         done = self._done(state, body_pos, ref, frame.body_pos[:, 0])
         self._return += reward
         info.update(self._diagnostics(state, body_pos, frame))
@@ -553,6 +589,18 @@ class TrackingEnv:
         terminal_obs = obs.clone()
         obs.index_copy_(0, ids, self._reset_envs(ids))
         return StepResult(obs=obs, reward=reward, done=done, terminal_obs=terminal_obs, info=info, extras=extras)
+
+    def _goal_step(
+        self, prev_root: torch.Tensor, state: CharState, reward: torch.Tensor, obs: torch.Tensor, info: dict
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add the goal's reward, log it and its success, move its timers, append its observation."""
+        goal = self.goal
+        goal_reward = goal.reward(prev_root, state.root_pos, state.root_quat, self._dt)
+        info["goal_reward"] = goal_reward
+        info["goal_success"] = goal.success(state.root_pos, state.root_quat).to(self._dtype)
+        goal.advance(self._dt, state.root_pos, state.root_quat)
+        obs = torch.cat([obs, goal.observe(state.root_pos, state.root_quat)], dim=-1)
+        return reward + self.config.goal_reward_weight * goal_reward, obs
 
     # ------------------------------------------------------------------ hooks for derived tasks
     def _reward(self, state: CharState, ref: CharState) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -579,6 +627,8 @@ class TrackingEnv:
             "reference_pointer": self._ptr,
             "sim": self.sim.state_dict(),
         }
+        if self.goal is not None:
+            state["goal"] = self.goal.state_dict()
         if self._inits is not None:
             clips, times, frame, local = self._inits
             state["inits"] = {"clips": clips.clone(), "times": times.clone(), "next": self._inits_next}
@@ -609,6 +659,10 @@ class TrackingEnv:
             self._inits = (inits["clips"].to(dev).clone(), inits["times"].to(dev, self._dtype).clone(), frame, local)
             self._inits_next = int(inits["next"])
         self.sim.load_state_dict(state["sim"])
+        if self.goal is not None:
+            if "goal" not in state:
+                raise MimicLitError(f"env state has no '{self.config.goal}' goal state (saved without a goal?)")
+            self.goal.load_state_dict(state["goal"])
 
     def _frame_from_dict(self, d: dict[str, torch.Tensor]) -> tuple[MotionFrame, torch.Tensor]:
         fields = {k: v.to(self.device, self._dtype).clone() for k, v in d.items() if k != "local_rot"}
