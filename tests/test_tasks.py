@@ -9,6 +9,7 @@ import torch
 
 from mimic_lit.envs.tasks import (
     TASKS,
+    DribbleTask,
     LocationConfig,
     LocationTask,
     SteeringConfig,
@@ -393,7 +394,7 @@ def test_load_state_dict_rejects_wrong_shape():
 
 
 def test_registry_and_make_task():
-    assert TASKS == {"steering": SteeringTask, "location": LocationTask}
+    assert TASKS == {"steering": SteeringTask, "location": LocationTask, "dribble": DribbleTask}
     task = make_task("location", num_envs=2, dtype=torch.float64, seed=0)
     assert isinstance(task, LocationTask) and task.obs_dim == 2
     assert task.tar_xy.dtype == torch.float64

@@ -45,7 +45,7 @@ from mimic_lit.envs.observations import (
     target_obs,
 )
 from mimic_lit.envs.protocol import Done, StepResult
-from mimic_lit.envs.tasks import LocationConfig, SteeringConfig, Task, make_task
+from mimic_lit.envs.tasks import DribbleConfig, LocationConfig, SteeringConfig, Task, make_task
 from mimic_lit.envs.rewards import (
     DEFAULT_JOINT_ERR_WEIGHTS,
     TERM_NAMES,
@@ -92,11 +92,12 @@ class TrackingConfig:
         action_hinge_scale: enlargement of each joint range mapped to actions in [-1, 1].
         zero_center_action: centre the action range on joint angle 0 instead of mid-range.
         seed: seed of the env's own generator (clip and time sampling); offset it per DDP rank.
-        goal: a task objective on top of the motion (``steering`` or ``location``; ``None``: none).
+        goal: a task objective on top of the motion (``steering``, ``location`` or ``dribble``, which
+            needs a ball in the simulator; ``None``: none).
             Its observation is appended to the policy observation and ``goal_reward_weight``
             times its reward is added to the env reward.
         goal_reward_weight: weight of the goal reward in the env reward.
-        steering, location: options of those goals (``None``: their defaults).
+        steering, location, dribble: options of those goals (``None``: their defaults).
     """
 
     motion: str = "shipped:g1/kimodo_walk"
@@ -130,12 +131,13 @@ class TrackingConfig:
     goal_reward_weight: float = 1.0
     steering: SteeringConfig | None = None
     location: LocationConfig | None = None
+    dribble: DribbleConfig | None = None
 
     def make_goal(self, num_envs: int, device: torch.device, dtype: torch.dtype) -> Task | None:
         """The configured goal for ``num_envs`` environments (its own seed derived from ``seed``)."""
         if self.goal is None:
             return None
-        options = {"steering": self.steering, "location": self.location}.get(self.goal)
+        options = {"steering": self.steering, "location": self.location, "dribble": self.dribble}.get(self.goal)
         return make_task(self.goal, num_envs=num_envs, device=device, dtype=dtype, seed=self.seed + 31, config=options)
 
     def reward_params(self) -> RewardParams:
@@ -292,6 +294,9 @@ class TrackingEnv:
         )
         self._ptr = 0
         self.goal = cfg.make_goal(n, dev, dt)
+        if self.goal is not None and hasattr(self.goal, "bind"):
+            self.goal.bind(sim)  # goals with objects in the simulator (the dribble ball)
+        self._goal_success = torch.zeros(n, dtype=torch.bool, device=dev)
         # Pre-drawn resets: (clips, time offsets, reference slots, local rotations), next unused.
         self._inits: tuple[torch.Tensor, torch.Tensor, MotionFrame, torch.Tensor] | None = None
         self._inits_next = 0
@@ -524,6 +529,8 @@ class TrackingEnv:
         if self.succeed_at_clip_end:
             clip_end = ~self.motion.clip_wrap[clips] & (self.motion_time >= end)
             done = torch.where(clip_end, int(Done.SUCC), done)
+        if self.goal is not None and getattr(self.goal, "ends_on_success", False):
+            done = torch.where(self._goal_success, int(Done.SUCC), done)
         fail = self.sim.diverged.to(self.device)
         if cfg.early_termination:
             early = torch.zeros_like(fail)
@@ -597,7 +604,10 @@ class TrackingEnv:
         goal = self.goal
         goal_reward = goal.reward(prev_root, state.root_pos, state.root_quat, self._dt)
         info["goal_reward"] = goal_reward
-        info["goal_success"] = goal.success(state.root_pos, state.root_quat).to(self._dtype)
+        self._goal_success = goal.success(state.root_pos, state.root_quat)
+        info["goal_success"] = self._goal_success.to(self._dtype)
+        if hasattr(goal, "ball_goal_distance"):
+            info["goal_ball_dist"] = goal.ball_goal_distance()
         goal.advance(self._dt, state.root_pos, state.root_quat)
         obs = torch.cat([obs, goal.observe(state.root_pos, state.root_quat)], dim=-1)
         return reward + self.config.goal_reward_weight * goal_reward, obs

@@ -12,8 +12,9 @@ Defaults follow MimicKit's AMP agent (reference notes §3.4):
   sample until it is full, then ``disc_replay_samples`` per iteration;
 - a running normaliser of discriminator observations, fed with demo samples.
 
-One discriminator step follows each actor/critic minibatch step: the minibatch's own policy
-samples, as many replayed ones, and as many demo samples drawn from the iteration's demo pool.
+One discriminator step follows each actor/critic minibatch step: ``disc_batch_size`` of the
+minibatch's policy samples, as many replayed ones, and as many demo samples drawn from the
+iteration's demo pool.
 The buffer defaults to 32,768 samples instead of MimicKit's 200,000: a G1 history is 2,390
 floats, so 200,000 would hold 1.9 GB in memory and in every checkpoint.
 """
@@ -84,6 +85,10 @@ class AMP(RLModule):
         disc_buffer_size: replay buffer capacity (samples).
         disc_replay_samples: policy samples added to the full buffer per iteration.
         disc_normalizer_samples: the discriminator normaliser freezes after this many demo samples.
+        disc_batch_size: samples of each set (policy, replay, demo) per discriminator step; the
+            policy ones are a random subset of the minibatch. The gradient penalty needs a double
+            backward through a wide input (a G1 history is 2,390 numbers), so on a CPU this is
+            where the discriminator's cost is set.
     """
 
     def __init__(
@@ -99,6 +104,7 @@ class AMP(RLModule):
         disc_buffer_size: int = 32768,
         disc_replay_samples: int = 1000,
         disc_normalizer_samples: float = 1e8,
+        disc_batch_size: int = 512,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -114,6 +120,9 @@ class AMP(RLModule):
         self.disc_buffer_size = int(disc_buffer_size)
         self.disc_replay_samples = int(disc_replay_samples)
         self.disc_normalizer_samples = float(disc_normalizer_samples)
+        if disc_batch_size < 1:
+            raise MimicLitError(f"disc_batch_size must be >= 1, got {disc_batch_size}")
+        self.disc_batch_size = int(disc_batch_size)
         self.disc_obs_dim: int | None = None
         self.disc: Discriminator | None = None
         self.disc_normalizer: Normalizer | None = None
@@ -175,8 +184,11 @@ class AMP(RLModule):
 
     def _disc_step(self, policy_obs: torch.Tensor) -> None:
         disc_opt = self.optimizers()[2]
-        m = policy_obs.shape[0]
         gen = self.disc_generator
+        m = min(self.disc_batch_size, policy_obs.shape[0])
+        if m < policy_obs.shape[0]:
+            keep = torch.randperm(policy_obs.shape[0], generator=gen)[:m].to(policy_obs.device)
+            policy_obs = policy_obs[keep]
         negatives = policy_obs
         if len(self.replay) > 0:
             negatives = torch.cat([policy_obs, self.replay.sample(m, gen).to(policy_obs)], 0)
@@ -191,7 +203,7 @@ class AMP(RLModule):
         if self.disc_optim_config.grad_clip:
             self.clip_gradients(disc_opt, gradient_clip_val=self.disc_optim_config.grad_clip, gradient_clip_algorithm="norm")
         disc_opt.step()
-        self._accumulate({f"disc_{k}": v for k, v in terms.items()} | {"disc_loss": loss})
+        self._accumulate({f"disc_{k}": v for k, v in terms.items()} | {"disc_loss": loss}, new_batch=False)
 
     def on_train_epoch_end(self) -> None:
         # The iteration's policy samples join the replay buffer after its updates, as in MimicKit.

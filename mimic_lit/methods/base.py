@@ -230,11 +230,14 @@ class RLModule(LightningModule):
         critic_opt.step()
         self._accumulate({"actor_loss": actor_loss, "critic_loss": critic_loss, **parts})
 
-    def _accumulate(self, values: dict[str, torch.Tensor]) -> None:
+    def _accumulate(self, values: dict[str, torch.Tensor], new_batch: bool = True) -> None:
+        """Add a minibatch's losses to the epoch sums; a method adding more values for the same
+        minibatch (a discriminator step) passes ``new_batch=False`` so the averages stay per minibatch."""
         for k, v in values.items():
             v = v.detach()
             self._train_sums[k] = self._train_sums[k] + v if k in self._train_sums else v
-        self._train_batches += 1
+        if new_batch:
+            self._train_batches += 1
 
     def on_train_epoch_start(self) -> None:
         self._train_sums, self._train_batches = {}, 0

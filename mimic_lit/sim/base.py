@@ -38,6 +38,44 @@ class SimConfigError(MimicLitError):
     """A simulator option is invalid (unknown backend, dt that does not divide, bad shapes...)."""
 
 
+@dataclass(frozen=True)
+class BallConfig:
+    """A soccer ball in every environment: a free rigid sphere on the floor, no actuator, no sensor.
+
+    Defaults are a size-5 ball (FIFA: 68-70 cm circumference, 410-450 g) modelled as a thin shell
+    (inertia 2/3 m r^2, as an inflated ball). MuJoCo's ``condim=6`` contact friction of the ball
+    replaces the floor's (the ball geom has the higher ``priority``), also against the robot:
+
+    - ``friction``: sliding coefficient (dimensionless). A ball kicked at 2 m/s without spin skids
+      for ~0.15 s, then rolls on at ~0.6 x 2 = 1.2 m/s (shell inertia).
+    - ``torsional_friction`` [m]: resists spinning about the contact normal.
+    - ``rolling_friction`` [m]: resists rolling (rolling-resistance coefficient ~ this / radius:
+      ~0.045 with the defaults). Measured (G1 scene, 0.005 s physics
+      step, ``tests/test_sim_ball.py``): kicked at 2 m/s, the ball travels 3.1 m and stops
+      (< 1 mm/s) after 6.8 s; with 0.01: 1.7 m in 3 s; with 0.02: 1.1 m in 1.6 s; with 0.003 it
+      still rolls after 10 s, 5 m away. In MuJoCo's default pyramidal friction cone, rolling
+      friction lets the rolling ball creep (angular speed x radius ~ 0.95 x speed).
+
+    Attributes:
+        radius: sphere radius [m].
+        mass: mass [kg].
+        friction: sliding friction coefficient.
+        torsional_friction: torsional friction [m].
+        rolling_friction: rolling friction [m].
+        rgba: colour for renderers.
+        default_pos: (x, y) world position [m] where the ball rests (z = radius) at construction
+            and after a divergence reset; in front of the robot's default root (robots face +x).
+    """
+
+    radius: float = 0.11
+    mass: float = 0.43
+    friction: float = 0.6
+    torsional_friction: float = 0.005
+    rolling_friction: float = 0.005
+    rgba: tuple[float, float, float, float] = (0.95, 0.95, 0.95, 1.0)
+    default_pos: tuple[float, float] = (0.5, 0.0)
+
+
 @dataclass
 class SimConfig:
     """Options of a batched simulator; plain typed fields so jsonargparse can fill it from YAML.
@@ -67,6 +105,9 @@ class SimConfig:
         mujoco_log: keep MuJoCo's own warning log (console and ``MUJOCO_LOG.TXT`` in the working
             directory). Off by default: diverged environments are counted by the simulator instead,
             and a long run would otherwise fill the console and the file. Process-wide setting.
+        ball: a soccer ball in every environment (:class:`BallConfig`); ``None`` (default) simulates
+            the robot alone. The ball's state is read and set through the optional ball members
+            of :class:`Simulator` (see :class:`BallSimulator`).
     """
 
     backend: str = "mujoco_cpu"
@@ -83,6 +124,7 @@ class SimConfig:
     gravity: bool = True
     divergence_threshold: float = 1.0e3
     mujoco_log: bool = False
+    ball: BallConfig | None = None
 
 
 @runtime_checkable
@@ -91,6 +133,13 @@ class Simulator(Protocol):
 
     Shapes use N = ``num_envs``, D = ``num_dofs`` (joint velocities; one per hinge), B =
     ``num_bodies``, nq = 7 + joint coordinates, nv = 6 + D.
+
+    Optional ball (``SimConfig.ball``): a backend that supports it also implements
+    :class:`BallSimulator` (``has_ball``, ``ball_pos``, ``ball_quat``, ``ball_lin_vel``,
+    ``ball_ang_vel``, ``reset_ball``). Everything above keeps describing the robot alone, with or
+    without a ball: ``qpos``/``qvel`` and the body tensors have the same shapes, :meth:`reset` takes
+    robot-sized states and leaves the ball where it is, and ``contact_forces``/``ground_contact``
+    report ground contact only (a ball touching a body does not count).
     """
 
     # ------------------------------------------------------------------ description
@@ -248,6 +297,52 @@ class Simulator(Protocol):
     @property
     def diverged_count(self) -> int:
         """Total number of environment divergences since construction."""
+        ...
+
+
+class BallSimulator(Simulator, Protocol):
+    """Optional members of a :class:`Simulator` that can simulate a ball (:class:`BallConfig`).
+
+    The ball getters raise :class:`SimConfigError` when the simulator was built without a ball
+    (``has_ball`` is ``False``). Divergence resets put a diverged environment's ball back at
+    ``BallConfig.default_pos``, at rest.
+    """
+
+    @property
+    def has_ball(self) -> bool:
+        """Whether ``SimConfig.ball`` was set."""
+        ...
+
+    @property
+    def ball_pos(self) -> torch.Tensor:
+        """(N, 3) ball centre position."""
+        ...
+
+    @property
+    def ball_quat(self) -> torch.Tensor:
+        """(N, 4) ball orientation, w x y z."""
+        ...
+
+    @property
+    def ball_lin_vel(self) -> torch.Tensor:
+        """(N, 3) linear velocity of the ball centre (world frame)."""
+        ...
+
+    @property
+    def ball_ang_vel(self) -> torch.Tensor:
+        """(N, 3) ball angular velocity (world frame)."""
+        ...
+
+    def reset_ball(
+        self,
+        env_ids: torch.Tensor,
+        pos: torch.Tensor,
+        lin_vel: torch.Tensor | None = None,
+        ang_vel: torch.Tensor | None = None,
+    ) -> None:
+        """Put the ball of environments ``env_ids`` (k,) at ``pos`` (k, 3) with identity rotation,
+        moving at ``lin_vel`` (k, 3) and spinning at ``ang_vel`` (k, 3, world frame); ``None`` means
+        zero. The robots and the other environments are untouched."""
         ...
 
 

@@ -26,6 +26,12 @@ How it works, and why:
   ``divergence_threshold``. Any of these, or a MuJoCo error in one simulation, puts that
   environment back into the robot's default pose, flags it in :attr:`MujocoCPU.diverged` and
   counts it; the run continues.
+- Optional ball (``SimConfig.ball``): one free sphere body appended after the robot
+  (:func:`mimic_lit.sim.scene.add_ball`), so its 7 qpos and 6 qvel entries and its body come last
+  in the MuJoCo arrays. Every robot getter reads only the robot's slices; the ball's pose and
+  velocities are extra columns of the packed array. The contact sensors (world body vs robot body)
+  see only geoms attached to the world body itself (the floor), never the ball. A divergence
+  puts the ball back at its default position too; :meth:`MujocoCPU.reset` leaves it alone.
 """
 
 from __future__ import annotations
@@ -39,8 +45,8 @@ import numpy as np
 import torch
 
 from mimic_lit.robots import RobotSpec, get_robot
-from mimic_lit.sim.base import SimConfig, SimConfigError
-from mimic_lit.sim.scene import SceneConfig, build_scene_spec
+from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
+from mimic_lit.sim.scene import BALL_NAME, SceneConfig, build_scene_spec
 
 try:  # MuJoCo >= 4.0
     from mujoco import batch as _mj_batch
@@ -69,20 +75,23 @@ def build_sim_model(
     sim_dt: float | None = None,
     ground_friction: float = 1.0,
     gravity: bool = True,
+    ball: BallConfig | None = None,
 ) -> mujoco.MjModel:
     """The scene :class:`MjModel` the CPU backend steps: no visuals, no robot-authored sensors,
     and one ``contact`` sensor per robot body against the world body (floor and any static
     geometry), reporting the number of contacts and the net force the ground exerts on the body
-    at every physics step.
+    at every physics step. With ``ball``, a free ball body comes after the robot; it has no
+    sensor, and the robot's sensors do not see it (a body-type sensor object matches the geoms
+    attached to that very body, and the ball's geom belongs to the ball body, not the world body).
 
     Compiled models are cached per argument set (the G1's meshes take ~1.5 s to compile); each
     call returns its own copy, so callers may edit it.
     """
     robot = get_robot(robot)
-    key = (id(robot), control_mode, sim_dt, float(ground_friction), bool(gravity))
+    key = (id(robot), control_mode, sim_dt, float(ground_friction), bool(gravity), repr(ball))
     hit = _MODEL_CACHE.get(key)
     if hit is None or hit[0] is not robot:  # specs are unhashable dataclasses: key by identity
-        hit = (robot, _compile_sim_model(robot, control_mode, sim_dt, float(ground_friction), bool(gravity)))
+        hit = (robot, _compile_sim_model(robot, control_mode, sim_dt, float(ground_friction), bool(gravity), ball))
         _MODEL_CACHE[key] = hit
         while len(_MODEL_CACHE) > 8:
             _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
@@ -93,10 +102,20 @@ _MODEL_CACHE: dict[tuple, tuple[RobotSpec, mujoco.MjModel]] = {}
 
 
 def _compile_sim_model(
-    robot: RobotSpec, control_mode: str, sim_dt: float | None, ground_friction: float, gravity: bool
+    robot: RobotSpec,
+    control_mode: str,
+    sim_dt: float | None,
+    ground_friction: float,
+    gravity: bool,
+    ball: BallConfig | None = None,
 ) -> mujoco.MjModel:
     scene = SceneConfig(
-        control_mode=control_mode, sim_dt=sim_dt, ground_friction=ground_friction, add_floor=True, visual=False
+        control_mode=control_mode,
+        sim_dt=sim_dt,
+        ground_friction=ground_friction,
+        add_floor=True,
+        visual=False,
+        ball=ball,
     )
     try:
         spec = build_scene_spec(robot, scene)
@@ -146,7 +165,10 @@ class MujocoCPU:
     Implements :class:`mimic_lit.sim.base.Simulator`. Build it with
     ``make_simulator(SimConfig(robot="g1", num_envs=64))`` or ``MujocoCPU(SimConfig(...))``.
     ``model`` is a copy of the compiled scene (for renderers and tests; editing it does not
-    change the running simulations).
+    change the running simulations). With ``SimConfig.ball`` each environment also holds a ball:
+    ``has_ball``, ``ball_pos``/``ball_quat``/``ball_lin_vel``/``ball_ang_vel`` and
+    :meth:`reset_ball` (:class:`mimic_lit.sim.base.BallSimulator`); every other member still
+    describes the robot alone.
 
     Memory: one ``MjData`` per environment, about 1 MB resident each for the G1 (N=256: ~0.3 GB).
     Throughput on 2 cores (G1, 4 substeps): ~89-91 % of raw ``mujoco.rollout`` with every state
@@ -176,16 +198,29 @@ class MujocoCPU:
         if not config.mujoco_log:
             set_mujoco_log(False)
 
+        self._ball = ball = config.ball
         self.model = m = build_sim_model(
-            self._robot, config.control_mode, self._sim_dt, config.ground_friction, config.gravity
+            self._robot, config.control_mode, self._sim_dt, config.ground_friction, config.gravity, ball
         )
-        self._nq, self._nv, self._nu = m.nq, m.nv, m.nu
-        self._nbody = nb = m.nbody - 1
+        # Robot sizes: with a ball, its body, 7 qpos and 6 qvel entries come after the robot's.
+        self._nu = m.nu
+        if ball is None:
+            self._nq, self._nv, self._nbody = m.nq, m.nv, m.nbody - 1
+        else:
+            bid = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, BALL_NAME)
+            jnt = int(m.body_jntadr[bid])
+            self._ball_body = bid
+            self._ball_q = int(m.jnt_qposadr[jnt])
+            self._ball_v = int(m.jnt_dofadr[jnt])
+            if not (bid == m.nbody - 1 and self._ball_q == m.nq - 7 and self._ball_v == m.nv - 6):
+                raise RuntimeError("unexpected model layout: the ball must come after the robot")
+            self._nq, self._nv, self._nbody = self._ball_q, self._ball_v, m.nbody - 2
+        nb = self._nbody
         if config.control_mode != "none" and self._nu != self._nv - 6:
             raise SimConfigError(
                 f"robot '{self._robot.name}' has joints without a 1-DoF actuator; use control_mode='none'"
             )
-        if not (m.body_rootid[1:] == 1).all():
+        if not (m.body_rootid[1 : 1 + nb] == 1).all():
             raise SimConfigError(f"robot '{self._robot.name}' must be one kinematic tree under its free root body")
         self._num_envs = n = int(config.num_envs)
         nthread = config.nthread if config.nthread is not None else _available_cores()
@@ -197,6 +232,12 @@ class MujocoCPU:
             raise SimConfigError(
                 f"robot '{self._robot.name}': default pose has {self._default_qpos.size} coords, model nq={self._nq}"
             )
+        # Default state rows (robot, then the ball at rest on the floor with identity rotation).
+        self._default_state_qpos = self._default_qpos
+        if ball is not None:
+            x, y = (float(v) for v in ball.default_pos)
+            self._ball_default = np.array([x, y, float(ball.radius), 1.0, 0.0, 0.0, 0.0])
+            self._default_state_qpos = np.concatenate([self._default_qpos, self._ball_default])
 
         self._batch = b = _mj_batch.Batch(m, nsim=n, nthread=self._nthread, persistent=True)
         # State rows (writable views) and outputs refreshed by every batch call (read-only views).
@@ -212,28 +253,40 @@ class MujocoCPU:
         # qpos and qvel are adjacent in each state row: one (N, nq + nv) view holds both.
         state = b.state
         q0 = (self._qpos.__array_interface__["data"][0] - state.__array_interface__["data"][0]) // state.itemsize
-        self._state_q = state[:, q0 : q0 + self._nq + self._nv]
+        self._state_q = state[:, q0 : q0 + m.nq + m.nv]  # robot and ball: divergence checks all
         q = self._state_q
         if not (np.shares_memory(q[:, :1], self._qpos[:, :1]) and np.shares_memory(q[:, -1:], self._qvel[:, -1:])):
             raise RuntimeError("unexpected mujoco.batch state layout: qpos and qvel are not adjacent")
 
         # Column layout of the packed per-step array: sources in order, then the derived body
-        # linear velocities. Views of the persistent output buffers, built once.
-        sources = {
-            "q": self._state_q,
-            "xpos": xpos.reshape(n, -1)[:, 3:],
-            "xquat": xquat.reshape(n, -1)[:, 4:],
-            "cvel": cvel.reshape(n, -1)[:, 6:],
-            "com": subtree_com[:, 1],  # every body's cvel is taken about its tree root's COM
-            "contact": sensordata,
-            "torque": torque,
+        # linear velocities. Views of the persistent output buffers, built once; a key may span
+        # several sources (the robot's qpos and qvel, which a ball's entries separate).
+        if ball is None:
+            q_sources = [self._state_q]
+        else:
+            q_sources = [self._qpos[:, : self._nq], self._qvel[:, : self._nv]]
+        sources: dict[str, list[np.ndarray]] = {
+            "q": q_sources,
+            "xpos": [xpos.reshape(n, -1)[:, 3 : 3 + 3 * nb]],
+            "xquat": [xquat.reshape(n, -1)[:, 4 : 4 + 4 * nb]],
+            "cvel": [cvel.reshape(n, -1)[:, 6 : 6 + 6 * nb]],
+            "com": [subtree_com[:, 1]],  # every body's cvel is taken about its tree root's COM
+            "contact": [sensordata],
+            "torque": [torque],
         }
-        self._pack_sources = list(sources.values())
+        if ball is not None:
+            bv = self._ball_v
+            sources["ball_pos"] = [xpos[:, self._ball_body]]
+            sources["ball_quat"] = [xquat[:, self._ball_body]]
+            sources["ball_lin_vel"] = [self._qvel[:, bv : bv + 3]]  # free joint: world frame
+            sources["ball_ang_vel"] = [cvel[:, self._ball_body, 0:3]]  # world frame (qvel's is local)
+        self._pack_sources = [src for srcs in sources.values() for src in srcs]
         self._col: dict[str, tuple[int, int]] = {}
         col = 0
-        for key, src in sources.items():
-            self._col[key] = (col, col + src.shape[1])
-            col += src.shape[1]
+        for key, srcs in sources.items():
+            width = sum(src.shape[1] for src in srcs)
+            self._col[key] = (col, col + width)
+            col += width
         self._pack_width = col
         self._col["lin_vel"] = (col, col + 3 * nb)
         self._width = col + 3 * nb
@@ -252,7 +305,7 @@ class MujocoCPU:
         self._packed_t: torch.Tensor | None = None
         self._views: dict[str, torch.Tensor] = {}
 
-        self._qpos[:] = self._default_qpos
+        self._qpos[:] = self._default_state_qpos
         self._qvel[:] = 0.0
         self._warmstart[:] = 0.0
         self._ctrl[:] = self._default_qpos[7:] if config.control_mode == "pos" else 0.0
@@ -308,7 +361,19 @@ class MujocoCPU:
 
     @cached_property
     def body_names(self) -> tuple[str, ...]:
-        return tuple(mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, i) for i in range(1, self.model.nbody))
+        return tuple(mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, i) for i in range(1, 1 + self._nbody))
+
+    @property
+    def has_ball(self) -> bool:
+        """Whether the environments contain a ball (``SimConfig.ball``)."""
+        return self._ball is not None
+
+    @property
+    def ball_radius(self) -> float:
+        """Radius of the ball in metres (SimConfigError without a ball)."""
+        if self._ball is None:
+            raise SimConfigError("this simulator has no ball; set SimConfig.ball (e.g. 'ball: {}' in a recipe's sim section)")
+        return float(self.config.ball.radius)
 
     @property
     def joint_names(self) -> tuple[str, ...]:
@@ -343,7 +408,7 @@ class MujocoCPU:
             self._forward(ids)
 
     def _reset_to_default(self, ids: np.ndarray) -> None:
-        self._qpos[ids] = self._default_qpos
+        self._qpos[ids] = self._default_state_qpos  # the ball too, if any
         self._qvel[ids] = 0.0
         self._warmstart[ids] = 0.0
         self._warnings[ids] = 0
@@ -360,12 +425,11 @@ class MujocoCPU:
             raise SimConfigError(f"{name} must have shape ({k}, {width}), got {tuple(arr.shape)}")
         return arr
 
-    def reset(self, env_ids, qpos, qvel=None) -> None:
-        """Set environments ``env_ids`` (k,) to ``qpos`` (k, nq) and ``qvel`` (k, nv; default zero).
-
-        Values are not checked for NaN: a non-finite state is caught as a divergence by the next
-        :meth:`step`. Contacts and joint torques of the reset environments read as zero until then.
-        """
+    def _env_rows(
+        self, env_ids, rows: dict[str, tuple[object, int]]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray | None]]:
+        """Validated, sorted, unique ``env_ids`` as an array, and the (k, width) float64 arrays of
+        ``rows`` (name -> (value or None, width)) in the same order; no arrays (``{}``) if k = 0."""
         if isinstance(env_ids, torch.Tensor):
             env_ids = env_ids.detach().cpu().numpy()
         ids = np.asarray(env_ids)
@@ -373,25 +437,60 @@ class MujocoCPU:
             raise SimConfigError(f"env_ids must be a 1-D integer index tensor, got shape {ids.shape} dtype {ids.dtype}")
         k = ids.size
         if k == 0:
-            return
-        qpos_np = self._rows(qpos, k, self._nq, "qpos")
-        qvel_np = None if qvel is None else self._rows(qvel, k, self._nv, "qvel")
+            return ids, {}
+        arrays = {name: None if x is None else self._rows(x, k, width, name) for name, (x, width) in rows.items()}
         if k > 1 and not (ids[1:] > ids[:-1]).all():  # the batch wants sorted, unique ids
             order = np.argsort(ids, kind="stable")
-            ids, qpos_np = ids[order], qpos_np[order]
-            qvel_np = None if qvel_np is None else qvel_np[order]
+            ids = ids[order]
+            arrays = {name: None if a is None else a[order] for name, a in arrays.items()}
             if not (ids[1:] > ids[:-1]).all():
                 raise SimConfigError("env_ids must not repeat an environment")
         if ids[0] < 0 or ids[-1] >= self._num_envs:
             raise SimConfigError(f"env_ids must lie in [0, {self._num_envs}), got {ids[0]}..{ids[-1]}")
-        self._qpos[ids] = qpos_np
-        self._qvel[ids] = 0.0 if qvel_np is None else qvel_np
-        self._warmstart[ids] = 0.0
-        self._stale_acc[ids] = True
-        self._any_stale = True
+        return ids, arrays
+
+    def _mark_written(self, ids: np.ndarray) -> None:
         self._pending[ids] = True
         self._any_pending = True
         self._invalidate()
+
+    def reset(self, env_ids, qpos, qvel=None) -> None:
+        """Set environments ``env_ids`` (k,) to ``qpos`` (k, nq) and ``qvel`` (k, nv; default zero).
+
+        ``qpos``/``qvel`` are the robot's (without a ball's entries); a ball stays where it is (see
+        :meth:`reset_ball`). Values are not checked for NaN: a non-finite state is caught as a
+        divergence by the next :meth:`step`. Contacts and joint torques of the reset environments
+        read as zero until then.
+        """
+        ids, rows = self._env_rows(env_ids, {"qpos": (qpos, self._nq), "qvel": (qvel, self._nv)})
+        if not rows:
+            return
+        nq, nv = self._nq, self._nv
+        self._qpos[ids, :nq] = rows["qpos"]
+        self._qvel[ids, :nv] = 0.0 if rows["qvel"] is None else rows["qvel"]
+        self._warmstart[ids, :nv] = 0.0
+        self._stale_acc[ids] = True
+        self._any_stale = True
+        self._mark_written(ids)
+
+    def reset_ball(self, env_ids, pos, lin_vel=None, ang_vel=None) -> None:
+        """Put the ball of environments ``env_ids`` (k,) at ``pos`` (k, 3), identity rotation,
+        with linear velocity ``lin_vel`` (k, 3) and angular velocity ``ang_vel`` (k, 3), both in
+        the world frame; ``None`` means zero (at rest). Robots and other environments are untouched.
+        """
+        self._require_ball()
+        ids, rows = self._env_rows(env_ids, {"pos": (pos, 3), "lin_vel": (lin_vel, 3), "ang_vel": (ang_vel, 3)})
+        if not rows:
+            return
+        q, v = self._ball_q, self._ball_v
+        self._qpos[ids, q : q + 3] = rows["pos"]
+        self._qpos[ids, q + 3 : q + 7] = (1.0, 0.0, 0.0, 0.0)
+        # A free joint's qvel holds the linear velocity in the world frame and the angular velocity
+        # in the body frame, which the identity rotation makes the world frame too.
+        self._qvel[ids, v : v + 3] = 0.0 if rows["lin_vel"] is None else rows["lin_vel"]
+        self._qvel[ids, v + 3 : v + 6] = 0.0 if rows["ang_vel"] is None else rows["ang_vel"]
+        self._warmstart[ids, v : v + 6] = 0.0
+        self._mark_written(ids)
 
     def _set_controls(self, actions) -> None:
         if self._nu == 0:  # control_mode "none": actions are ignored
@@ -453,15 +552,18 @@ class MujocoCPU:
         # Body linear velocities are filled lazily on the CPU; fill them in the copy so that the
         # checkpoint never holds the uninitialised memory of an unread column.
         self._compute_lin_vel(packed)
-        return {
+        state: dict[str, object] = {
             "robot": self._robot.name,
             "num_envs": self._num_envs,
-            "batch_state": torch.from_numpy(self._batch.state.copy()),
+            "batch_state": torch.from_numpy(self._batch.state.copy()),  # robot and ball, if any
             "packed": torch.from_numpy(packed),
             "stale": torch.from_numpy(self._stale_acc.copy()),
             "diverged": torch.from_numpy(np.asarray(self._diverged_np).copy()),
             "diverged_count": self._diverged_count,
         }
+        if self._ball is not None:
+            state["ball"] = True
+        return state
 
     def load_state_dict(self, state: dict[str, object]) -> None:
         """Restore a :meth:`state_dict` taken from a simulator with the same robot and ``num_envs``."""
@@ -470,6 +572,9 @@ class MujocoCPU:
                 f"simulator state is for robot '{state['robot']}' with {state['num_envs']} envs, "
                 f"this simulator has '{self._robot.name}' with {self._num_envs}"
             )
+        if bool(state.get("ball", False)) != self.has_ball:
+            have = "has" if self.has_ball else "has no"
+            raise SimConfigError(f"simulator state and simulator disagree on the ball: this simulator {have} ball")
         rows = np.asarray(state["batch_state"], dtype=np.float64)
         if rows.shape != self._batch.state.shape:
             raise SimConfigError(f"simulator state rows have shape {rows.shape}, expected {self._batch.state.shape}")
@@ -591,6 +696,35 @@ class MujocoCPU:
             np.multiply(w[j], r[k], out=out[i])
             out[i] -= w[k] * r[j]
             out[i] += v[i]
+
+    # ------------------------------------------------------------------ ball (SimConfig.ball)
+    def _require_ball(self) -> None:
+        if self._ball is None:
+            raise SimConfigError("this simulator has no ball; set SimConfig.ball (e.g. BallConfig())")
+
+    def _ball_view(self, key: str) -> torch.Tensor:
+        self._require_ball()
+        return self._view(key)
+
+    @property
+    def ball_pos(self) -> torch.Tensor:
+        """(N, 3) ball centre position."""
+        return self._ball_view("ball_pos")
+
+    @property
+    def ball_quat(self) -> torch.Tensor:
+        """(N, 4) ball orientation, w x y z."""
+        return self._ball_view("ball_quat")
+
+    @property
+    def ball_lin_vel(self) -> torch.Tensor:
+        """(N, 3) ball centre linear velocity, world frame."""
+        return self._ball_view("ball_lin_vel")
+
+    @property
+    def ball_ang_vel(self) -> torch.Tensor:
+        """(N, 3) ball angular velocity, world frame."""
+        return self._ball_view("ball_ang_vel")
 
     @property
     def contact_forces(self) -> torch.Tensor:

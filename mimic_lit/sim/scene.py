@@ -14,6 +14,7 @@ import mujoco
 import numpy as np
 
 from mimic_lit.robots import RobotSpec, get_robot
+from mimic_lit.sim.base import BallConfig
 
 ControlMode = Literal["pos", "vel", "torque", "none"]
 CONTROL_MODES: tuple[str, ...] = ("pos", "vel", "torque", "none")
@@ -30,6 +31,7 @@ class SceneConfig:
         ground_friction: sliding friction of the floor.
         add_floor: add a floor plane if the robot MJCF has none.
         visual: add a skybox, a checker floor texture and lights for rendering.
+        ball: add a free soccer ball (:func:`add_ball`) after the robot; ``None``: no ball.
     """
 
     control_mode: ControlMode = "pos"
@@ -37,6 +39,7 @@ class SceneConfig:
     ground_friction: float = 1.0
     add_floor: bool = True
     visual: bool = True
+    ball: BallConfig | None = None
 
 
 def _has_plane(spec: mujoco.MjSpec) -> mujoco.MjsGeom | None:
@@ -91,9 +94,43 @@ def build_scene_spec(robot: str | RobotSpec, config: SceneConfig | None = None) 
     if plane is not None:
         plane.friction = [config.ground_friction, 0.005, 0.0001]
         plane.condim = 3
+    if config.ball is not None:
+        add_ball(spec, config.ball)
     if config.visual:
         _add_visuals(spec, plane)
     return spec
+
+
+BALL_NAME = "ball"  # name of the ball's body, free joint and geom
+
+
+def add_ball(spec: mujoco.MjSpec, ball: BallConfig) -> mujoco.MjsBody:
+    """Append a free sphere body ``ball`` to ``spec``'s world body, resting on the floor at
+    ``ball.default_pos``.
+
+    Appended last, so the robot's bodies, joints, ``qpos`` and ``qvel`` keep their indices and the
+    ball's 7 ``qpos`` and 6 ``qvel`` entries come after the robot's. The sphere collides with the
+    floor and the robot; its ``condim=6`` friction (sliding, torsional, rolling) and higher
+    ``priority`` make its own friction govern every contact it takes part in. Shell inertia:
+    an inflated ball's mass sits in its skin.
+    """
+    if not (ball.radius > 0 and ball.mass > 0):
+        raise ValueError(f"ball radius and mass must be positive, got {ball.radius} and {ball.mass}")
+    x, y = (float(v) for v in ball.default_pos)
+    body = spec.worldbody.add_body(name=BALL_NAME, pos=[x, y, float(ball.radius)])
+    body.add_freejoint(name=BALL_NAME)
+    geom = body.add_geom(
+        name=BALL_NAME,
+        type=mujoco.mjtGeom.mjGEOM_SPHERE,
+        size=[float(ball.radius), 0.0, 0.0],
+        rgba=[float(c) for c in ball.rgba],
+    )
+    geom.mass = float(ball.mass)
+    geom.typeinertia = mujoco.mjtGeomInertia.mjINERTIA_SHELL
+    geom.condim = 6
+    geom.priority = 1
+    geom.friction = [float(ball.friction), float(ball.torsional_friction), float(ball.rolling_friction)]
+    return body
 
 
 def _add_visuals(spec: mujoco.MjSpec, plane: mujoco.MjsGeom | None) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from mimic_lit.envs.tasks.base import Task
+from mimic_lit.envs.tasks.dribble import DribbleConfig, DribbleTask
 from mimic_lit.envs.tasks.location import LocationConfig, LocationTask
 from mimic_lit.envs.tasks.steering import SteeringConfig, SteeringTask
 from mimic_lit.errors import MimicLitError
 
-__all__ = ["TASKS", "LocationConfig", "LocationTask", "SteeringConfig", "SteeringTask", "Task", "make_task"]
+__all__ = ["TASKS", "DribbleConfig", "DribbleTask", "LocationConfig", "LocationTask", "SteeringConfig", "SteeringTask", "Task", "make_task"]
 
 #: Task name -> class, for configs and the CLI.
-TASKS: dict[str, type[Task]] = {"steering": SteeringTask, "location": LocationTask}
+TASKS: dict[str, type[Task]] = {"steering": SteeringTask, "location": LocationTask, "dribble": DribbleTask}
 
 
 def make_task(name: str, **kwargs: Any) -> Task:

@@ -1,0 +1,178 @@
+"""Ball dribbling: move a real MuJoCo ball to a goal on the ground.
+
+The ball lives in the simulator (``SimConfig.ball``); this task reads its state from the
+simulator it is bound to, places it in front of the character at every episode start, and draws
+a goal ``dist_min..dist_max`` metres from the character. The episode succeeds (``SUCC``) when the
+ball's centre is within ``goal_radius`` of the goal on the ground plane.
+
+Observation (8), in the character's heading frame: ball position minus root (3), ball linear
+velocity (3), goal minus root (2, ground plane).
+
+Reward terms, each in [0, 1] (no MimicKit counterpart; designed for this task):
+
+- ``ball_vel``: the ball rolls toward the goal at ``ball_speed``:
+  ``exp(-vel_scale * max(0, v* - d . v_ball)^2)``, 0 when it rolls away (``d . v_ball <= 0``);
+- ``near_ball``: the character stays close to the ball: ``exp(-near_scale * |ball - root|^2)``
+  (ground plane), so it learns to follow and touch it;
+- ``ball_goal``: ``exp(-goal_scale * |goal - ball|^2)``, progress of the ball itself.
+
+Within ``goal_radius`` every term is 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from mimic_lit.envs.observations import heading_quat_inv, rotate_per_env
+from mimic_lit.envs.tasks.base import Task, check_range, to_heading_frame_xy, unit_xy
+from mimic_lit.errors import MimicLitError
+from mimic_lit.utils.rotations import yaw_from_quat
+
+__all__ = ["DribbleConfig", "DribbleTask"]
+
+
+@dataclass
+class DribbleConfig:
+    """Goal placement, ball placement and reward of the dribbling task.
+
+    Attributes:
+        dist_min, dist_max: goal distance from the character at episode start (m).
+        angle_range: goal direction within ±angle_range of the character's heading (rad).
+        ball_offset: ball placed this far in front of the character at episode start (m).
+        goal_radius: the ball within this distance of the goal ends the episode with SUCC (m).
+        ball_speed: ``v*``, the ball speed toward the goal that earns the full velocity term (m/s).
+        vel_scale, near_scale, goal_scale: exponential scales of the three terms.
+        w_ball_vel, w_near_ball, w_ball_goal: term weights (sum 1 keeps the reward in [0, 1]).
+    """
+
+    dist_min: float = 2.0
+    dist_max: float = 5.0
+    angle_range: float = 3.14159
+    ball_offset: float = 0.45
+    goal_radius: float = 0.5
+    ball_speed: float = 0.8
+    vel_scale: float = 2.0
+    near_scale: float = 0.5
+    goal_scale: float = 0.1
+    w_ball_vel: float = 0.4
+    w_near_ball: float = 0.2
+    w_ball_goal: float = 0.4
+
+    def __post_init__(self) -> None:
+        check_range("dribble dist", self.dist_min, self.dist_max)
+        values = (self.angle_range, self.ball_offset, self.goal_radius, self.ball_speed, self.vel_scale,
+                  self.near_scale, self.goal_scale, self.w_ball_vel, self.w_near_ball, self.w_ball_goal)
+        if min(values) < 0:
+            raise MimicLitError("dribble distances, speeds, scales and weights must be non-negative")
+
+
+class DribbleTask(Task):
+    """N goals for N balls; bind the simulator that holds the balls with :meth:`bind` first."""
+
+    _state_keys = ("goal_xy",)
+    #: the env ends an episode with SUCC where :meth:`success` is True
+    ends_on_success = True
+
+    def __init__(
+        self,
+        num_envs: int,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+        seed: int = 0,
+        config: DribbleConfig | None = None,
+    ) -> None:
+        super().__init__(num_envs, device, dtype, seed)
+        self.config = config or DribbleConfig()
+        self.change_time = (float("inf"), float("inf"))  # one goal per episode
+        self.time_left.fill_(float("inf"))
+        self.weights = {
+            "ball_vel": self.config.w_ball_vel,
+            "near_ball": self.config.w_near_ball,
+            "ball_goal": self.config.w_ball_goal,
+        }
+        self.goal_xy = torch.zeros(self.num_envs, 2, device=self.device, dtype=dtype)
+        self.sim: Any = None
+
+    def bind(self, sim: Any) -> None:
+        """Use the balls of ``sim`` (a simulator built with ``SimConfig.ball``)."""
+        if not getattr(sim, "has_ball", False):
+            raise MimicLitError("the dribble goal needs a ball in the simulator: set sim.ball (e.g. 'ball: {}')")
+        if sim.num_envs != self.num_envs:
+            raise MimicLitError(f"dribble goal for {self.num_envs} envs bound to a simulator with {sim.num_envs}")
+        self.sim = sim
+
+    def _ball(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.sim is None:
+            raise MimicLitError("DribbleTask.bind(sim) must be called before the task is used")
+        return self.sim.ball_pos.to(self.dtype), self.sim.ball_lin_vel.to(self.dtype)
+
+    @property
+    def obs_dim(self) -> int:
+        """Ball position (3) and velocity (3), goal (2), all relative to the character's heading frame."""
+        return 8
+
+    def _draw_targets(self, ids: torch.Tensor, root_pos: torch.Tensor, root_quat: torch.Tensor) -> None:
+        """Goal at a random distance and direction around the heading; the ball, at rest, in front."""
+        cfg, k = self.config, ids.numel()
+        yaw = yaw_from_quat(root_quat).to(self.dtype)
+        dist = self._uniform(k, cfg.dist_min, cfg.dist_max)
+        angle = yaw + self._uniform(k, -cfg.angle_range, cfg.angle_range)
+        root_xy = root_pos[:, :2].to(self.dtype)
+        self.goal_xy[ids] = root_xy + dist.unsqueeze(-1) * unit_xy(angle)
+        if self.sim is not None:
+            radius = float(self.sim.ball_radius)
+            ball_xy = root_xy + cfg.ball_offset * unit_xy(yaw)
+            ball = torch.cat([ball_xy, torch.full((k, 1), radius, dtype=self.dtype, device=self.device)], dim=-1)
+            self.sim.reset_ball(ids, ball)
+
+    def _resample(self, ids: torch.Tensor, root_pos: torch.Tensor, root_quat: torch.Tensor) -> None:
+        """New goal and ball; the timer stays infinite (one goal per episode)."""
+        self._draw_targets(ids, root_pos, root_quat)
+
+    def observe(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
+        ball_pos, ball_vel = self._ball()
+        heading = heading_quat_inv(root_quat)
+        return torch.cat(
+            [
+                rotate_per_env(heading, ball_pos - root_pos),
+                rotate_per_env(heading, ball_vel),
+                to_heading_frame_xy(root_quat, self.goal_xy - root_pos[:, :2]),
+            ],
+            dim=-1,
+        )
+
+    def _scored(self, ball_xy: torch.Tensor) -> torch.Tensor:
+        return (self.goal_xy - ball_xy).square().sum(-1) < self.config.goal_radius**2
+
+    def reward_terms(
+        self, prev_root_pos: torch.Tensor, root_pos: torch.Tensor, root_quat: torch.Tensor, dt: float
+    ) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        ball_pos, ball_vel = self._ball()
+        to_goal = self.goal_xy - ball_pos[:, :2]
+        goal_sq = to_goal.square().sum(-1)
+        d = to_goal / goal_sq.sqrt().clamp_min(1e-8).unsqueeze(-1)
+        along = (d * ball_vel[:, :2]).sum(-1)
+        shortfall = (cfg.ball_speed - along).clamp_min(0.0)
+        vel = torch.where(along <= 0, torch.zeros_like(along), torch.exp(-cfg.vel_scale * shortfall.square()))
+        near = torch.exp(-cfg.near_scale * (ball_pos[:, :2] - root_pos[:, :2]).square().sum(-1))
+        scored = self._scored(ball_pos[:, :2])
+        ones = torch.ones_like(vel)
+        return {
+            "ball_vel": torch.where(scored, ones, vel),
+            "near_ball": torch.where(scored, ones, near),
+            "ball_goal": torch.where(scored, ones, torch.exp(-cfg.goal_scale * goal_sq)),
+        }
+
+    def success(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
+        """(N,) bool: the ball is within ``goal_radius`` of the goal."""
+        ball_pos, _ = self._ball()
+        return self._scored(ball_pos[:, :2])
+
+    def ball_goal_distance(self) -> torch.Tensor:
+        """(N,) ground-plane distance of each ball from its goal (m), for logging."""
+        ball_pos, _ = self._ball()
+        return (self.goal_xy - ball_pos[:, :2]).norm(dim=-1)
