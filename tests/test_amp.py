@@ -175,3 +175,19 @@ def test_goal_observation_and_reward_join_the_env_and_resume_exactly():
     for a in actions:
         r1, r2 = env.step(a), twin.step(a)
         assert torch.equal(r1.obs, r2.obs) and torch.equal(r1.reward, r2.reward)
+
+
+def test_goals_compose_with_deepmimic_tracking():
+    from mimic_lit.envs.tasks import LocationConfig
+    from mimic_lit.envs.tracking import TrackingConfig, make_tracking_env
+
+    sim = SimConfig(robot="humanoid", num_envs=2, nthread=1)
+    plain = make_tracking_env(sim, TrackingConfig(motion=HUMANOID_WALK))
+    env = make_tracking_env(sim, TrackingConfig(motion=HUMANOID_WALK, goal="location", goal_reward_weight=0.25,
+                                                location=LocationConfig(dist_min=1.0, dist_max=2.0)))
+    assert env.obs_dim == plain.obs_dim + 2
+    plain.reset(), env.reset()
+    a = torch.zeros(2, env.action_dim)
+    r_plain, r_goal = plain.step(a), env.step(a)  # same seeds: same RSI draws, same physics
+    assert torch.allclose(r_goal.reward, r_plain.reward + 0.25 * r_goal.info["goal_reward"], atol=1e-6)
+    assert torch.equal(r_goal.obs[:, : plain.obs_dim], r_plain.obs)
