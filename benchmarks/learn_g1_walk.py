@@ -40,21 +40,25 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def run_fit(args: argparse.Namespace) -> float:
-    """Train in ``args.out`` (relative paths of the recipe resolve there); returns wall seconds."""
-    out = Path(args.out)
+def fit_with_budget(recipe: str, minutes: float, out: str | Path, extra: list[str]) -> float:
+    """``mimic-lit fit --config recipe --trainer.max_time ...`` in ``out`` (relative paths of the recipe
+    resolve there); returns the wall seconds. Shared by the learning benchmarks."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    minutes = int(args.minutes)
-    seconds = int(round((args.minutes - minutes) * 60))
-    max_time = f"00:{minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d}"
+    total = int(round(minutes * 60))
+    max_time = f"00:{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
     exe = Path(sys.executable).with_name("mimic-lit")
-    # validation episodes start at the first frame, so "no fall" means the whole clip was walked
-    val = ["--data.init_args.val_rand_reset", "false", "--data.init_args.val_episodes", str(args.val_episodes)]
-    cmd = [str(exe), "fit", "--config", str(Path(args.recipe).resolve()), "--trainer.max_time", max_time, *val, *args.extra]
+    cmd = [str(exe), "fit", "--config", str(Path(recipe).resolve()), "--trainer.max_time", max_time, *extra]
     print("running:", " ".join(cmd), f"(in {out})", flush=True)
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=out, check=True)
     return time.perf_counter() - t0
+
+
+def run_fit(args: argparse.Namespace) -> float:
+    """Train the recipe; validation episodes start at the first frame, so "no fall" means the whole clip."""
+    val = ["--data.init_args.val_rand_reset", "false", "--data.init_args.val_episodes", str(args.val_episodes)]
+    return fit_with_budget(args.recipe, args.minutes, args.out, [*val, *args.extra])
 
 
 def read_scalars(logdir: Path) -> dict[str, list[tuple[int, float]]]:
