@@ -53,12 +53,27 @@ def test_env_disc_obs_equal_demo_disc_obs_when_sim_follows_the_reference(global_
 def test_demo_sampler_uses_the_same_function_on_drawn_clip_times():
     env = make_env(2, disc_steps=3)
     state = env._demo_gen.get_state()
-    demo = env.demo_disc_obs(5)
-    gen = torch.Generator().manual_seed(0)
-    gen.set_state(state)
-    clips = env.motion.sample_clips(5, generator=gen)
-    times = env.motion.sample_times(clips, generator=gen)
-    assert torch.equal(demo, env._disc_obs(env._reference_history(clips, times)))
+    demo = env.demo_disc_obs(64)
+    env._demo_gen.set_state(state)
+    clips, newest = env.demo_windows(64)
+    times = env.demo_window_times(clips, newest)
+    assert times.min() >= 0 and (times <= env.motion.clip_duration[clips] + 1e-6).all()
+    assert (times < 3 * env.control_dt).any()  # windows clamped at the clip start are drawn too
+    # the precomputed table gives what forward kinematics of the K frames gives at those times
+    exact = env._disc_obs(env._reference_history(clips, times))
+    assert torch.allclose(demo, exact, atol=1e-5), (demo - exact).abs().max()
+    assert not torch.allclose(demo[:32], demo[32:], atol=1e-2)
+
+
+def test_demo_windows_cover_each_clip_in_proportion_to_its_weight():
+    env = make_amp_env(
+        SimConfig(robot="g1", num_envs=1, nthread=1), AMPConfig(motion="shipped:datasets/g1_locomotion", disc_steps=2)
+    )
+    clips, newest = env.demo_windows(20000)
+    share = torch.bincount(clips, minlength=env.motion.num_clips).double() / 20000
+    assert torch.allclose(share, env.motion.weights.double(), atol=0.02)
+    rel = env.demo_window_times(clips, newest) / env.motion.clip_duration[clips]
+    assert rel.min() < 0.02 and rel.max() > 0.98  # the whole clip is used, start to end
 
 
 def test_history_is_prefilled_from_the_reference_on_reset():
@@ -191,3 +206,13 @@ def test_goals_compose_with_deepmimic_tracking():
     r_plain, r_goal = plain.step(a), env.step(a)  # same seeds: same RSI draws, same physics
     assert torch.allclose(r_goal.reward, r_plain.reward + 0.25 * r_goal.info["goal_reward"], atol=1e-6)
     assert torch.equal(r_goal.obs[:, : plain.obs_dim], r_plain.obs)
+
+
+@pytest.mark.parametrize("updates,steps", [(4, 12), (12, 12), (5, 3), (1, 8), (7, 7)])
+def test_disc_updates_are_spread_over_the_iteration_and_sum_to_the_setting(updates: int, steps: int):
+    from mimic_lit.methods.amp import disc_steps_at
+
+    per_step = [disc_steps_at(i, updates, steps) for i in range(steps)]
+    assert sum(per_step) == updates
+    assert max(per_step) - min(per_step) <= 1  # even spread
+    assert all(n >= 0 for n in per_step)

@@ -43,6 +43,9 @@ class AMPConfig(TrackingConfig):
         disc_global_obs: the discriminator sees world axes (MimicKit's humanoid AMP); otherwise
             the newest frame's heading frame.
         disc_dof_vel: include joint velocities in each frame.
+        demo_grid: demo windows end on a time grid of ``control_dt / demo_grid``; the raw features
+            of every grid frame of every clip are computed once, so drawing a demo batch is a
+            gather instead of forward kinematics of K frames per sample.
 
     Inherited defaults changed for AMP: no reference targets in the policy observation, no
     pose termination (nothing is tracked), and episodes do not end when the clip ends.
@@ -53,6 +56,7 @@ class AMPConfig(TrackingConfig):
     disc_steps: int = 10
     disc_global_obs: bool = True
     disc_dof_vel: bool = True
+    demo_grid: int = 4
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,8 @@ class AMPEnv(TrackingEnv):
         config = config or AMPConfig()
         if config.disc_steps < 1:
             raise MimicLitError(f"disc_steps must be >= 1, got {config.disc_steps}")
+        if config.demo_grid < 1:
+            raise MimicLitError(f"demo_grid must be >= 1, got {config.demo_grid}")
         self.frame_layout = FrameLayout(
             motion.skeleton.num_bodies,
             len(config.key_bodies) if config.key_bodies is not None else len(sim.robot.key_bodies),
@@ -163,6 +169,7 @@ class AMPEnv(TrackingEnv):
         )
         self._demo_gen = torch.Generator(device=self.device)
         self._demo_gen.manual_seed(int(config.seed) + 7919)
+        self._build_demo_table()
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -201,12 +208,44 @@ class AMPEnv(TrackingEnv):
         return obs
 
     # ------------------------------------------------------------------ demos
+    def _build_demo_table(self) -> None:
+        """Raw features of every clip at times ``j * control_dt / demo_grid``, j = 0 .. last frame
+        inside the clip, stacked clip after clip (``_demo_start`` / ``_demo_count`` per clip)."""
+        step = self._dt / self.config.demo_grid
+        dur = self.motion.clip_duration.to(torch.float64)
+        counts = torch.floor(dur / step + 1e-9).long() + 1
+        starts = torch.cumsum(counts, 0) - counts
+        clip_of = torch.repeat_interleave(torch.arange(len(counts)), counts)
+        index = torch.arange(int(counts.sum())) - starts[clip_of]
+        times = torch.minimum(index.to(torch.float64) * step, dur[clip_of]).to(self._dtype)
+        rows = []
+        for chunk in range(0, len(times), 4096):
+            c = clip_of[chunk : chunk + 4096].to(self.device)
+            frame, local = self._query(c, times[chunk : chunk + 4096].to(self.device).unsqueeze(1))
+            rows.append(frame_features(reference_frame_state(frame, local, self._key_ids))[:, 0])
+        self._demo_table = torch.cat(rows, 0)
+        self._demo_start, self._demo_count = starts.to(self.device), counts.to(self.device)
+
+    def demo_windows(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw ``n`` demo windows: clip ids (by weight) and grid indices of their newest frames
+        (uniform within the clip). Uses the env's own demo generator (checkpointed)."""
+        clips = self.motion.sample_clips(n, generator=self._demo_gen).to(self.device)
+        u = torch.rand(n, generator=self._demo_gen, device=self.device, dtype=torch.float64)
+        count = self._demo_count[clips]
+        return clips, torch.minimum(torch.floor(u * count).long(), count - 1)
+
+    def demo_window_times(self, clips: torch.Tensor, newest: torch.Tensor) -> torch.Tensor:
+        """(n,) clip times of the newest frames of demo windows (see :meth:`demo_windows`)."""
+        return (newest.to(torch.float64) * (self._dt / self.config.demo_grid)).to(self._dtype)
+
     def demo_disc_obs(self, n: int) -> torch.Tensor:
-        """(n, disc_obs_dim) discriminator observations of the clips: random clip (by weight) and
-        time, the K frames ending there. Uses the env's own demo generator (checkpointed)."""
-        clips = self.motion.sample_clips(n, generator=self._demo_gen)
-        times = self.motion.sample_times(clips, generator=self._demo_gen).to(self._dtype)
-        return self._disc_obs(self._reference_history(clips, times))
+        """(n, disc_obs_dim) discriminator observations of the clips: the K frames, one control
+        step apart, ending at a random grid time of a random clip (times before 0 clamp to 0)."""
+        clips, newest = self.demo_windows(n)
+        k, grid = self.config.disc_steps, self.config.demo_grid
+        back = torch.arange(k - 1, -1, -1, device=self.device) * grid
+        rows = self._demo_start[clips].unsqueeze(1) + (newest.unsqueeze(1) - back).clamp_min(0)
+        return self._disc_obs(self._demo_table[rows])
 
     def disc_obs(self) -> torch.Tensor:
         """(N, disc_obs_dim) discriminator observation of the current histories."""

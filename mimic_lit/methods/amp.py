@@ -12,9 +12,10 @@ Defaults follow MimicKit's AMP agent (reference notes §3.4):
   sample until it is full, then ``disc_replay_samples`` per iteration;
 - a running normaliser of discriminator observations, fed with demo samples.
 
-One discriminator step follows each actor/critic minibatch step: ``disc_batch_size`` of the
-minibatch's policy samples, as many replayed ones, and as many demo samples drawn from the
-iteration's demo pool.
+Each iteration takes ``disc_updates`` discriminator steps (MimicKit: 2 epochs x 2 minibatches),
+spread evenly over the actor/critic minibatch steps. A step uses ``disc_batch_size`` policy
+samples drawn from the whole iteration, as many replayed ones, and as many demo samples drawn
+from the iteration's demo pool.
 The buffer defaults to 32,768 samples instead of MimicKit's 200,000: a G1 history is 2,390
 floats, so 200,000 would hold 1.9 GB in memory and in every checkpoint.
 """
@@ -72,6 +73,14 @@ def disc_loss_terms(
     }
 
 
+def disc_steps_at(batch_idx: int, updates: int, steps: int) -> int:
+    """Discriminator steps to take at minibatch ``batch_idx`` of ``steps`` so that ``updates``
+    are spread evenly over an iteration (the last minibatch takes any remainder)."""
+    i = min(batch_idx, steps - 1)
+    stop = updates if batch_idx >= steps - 1 else (i + 1) * updates // steps
+    return stop - i * updates // steps
+
+
 class AMP(RLModule):
     """Actor, critic and discriminator; PPO or AWR on task + style rewards (see module docstring).
 
@@ -85,8 +94,9 @@ class AMP(RLModule):
         disc_buffer_size: replay buffer capacity (samples).
         disc_replay_samples: policy samples added to the full buffer per iteration.
         disc_normalizer_samples: the discriminator normaliser freezes after this many demo samples.
+        disc_updates: discriminator steps per iteration (MimicKit: 2 epochs x 2 minibatches = 4).
         disc_batch_size: samples of each set (policy, replay, demo) per discriminator step; the
-            policy ones are a random subset of the minibatch. The gradient penalty needs a double
+            policy ones are a random subset of the iteration's. The gradient penalty needs a double
             backward through a wide input (a G1 history is 2,390 numbers), so on a CPU this is
             where the discriminator's cost is set.
     """
@@ -105,6 +115,7 @@ class AMP(RLModule):
         disc_replay_samples: int = 1000,
         disc_normalizer_samples: float = 1e8,
         disc_batch_size: int = 512,
+        disc_updates: int = 4,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -123,6 +134,10 @@ class AMP(RLModule):
         if disc_batch_size < 1:
             raise MimicLitError(f"disc_batch_size must be >= 1, got {disc_batch_size}")
         self.disc_batch_size = int(disc_batch_size)
+        if disc_updates < 1:
+            raise MimicLitError(f"disc_updates must be >= 1, got {disc_updates}")
+        self.disc_updates = int(disc_updates)
+        self._steps_per_iteration = 1
         self.disc_obs_dim: int | None = None
         self.disc: Discriminator | None = None
         self.disc_normalizer: Normalizer | None = None
@@ -154,6 +169,7 @@ class AMP(RLModule):
                 "AMP needs an env with discriminator observations (data.class_path: mimic_lit.datamodule.AMPDataModule)"
             )
         self.build_disc(dm.disc_obs_dim())
+        self._steps_per_iteration = int(dm.update_epochs) * int(dm.num_minibatches)
         self.disc_generator.manual_seed(int(dm.seed) + 104729)
 
     def configure_optimizers(self):
@@ -180,14 +196,15 @@ class AMP(RLModule):
     # ------------------------------------------------------------------ update
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         super().training_step(batch, batch_idx)
-        self._disc_step(batch["disc_obs"])
+        for _ in range(disc_steps_at(batch_idx, self.disc_updates, self._steps_per_iteration)):
+            self._disc_step(self._iteration_policy_obs)
 
     def _disc_step(self, policy_obs: torch.Tensor) -> None:
         disc_opt = self.optimizers()[2]
         gen = self.disc_generator
         m = min(self.disc_batch_size, policy_obs.shape[0])
         if m < policy_obs.shape[0]:
-            keep = torch.randperm(policy_obs.shape[0], generator=gen)[:m].to(policy_obs.device)
+            keep = torch.randint(policy_obs.shape[0], (m,), generator=gen).to(policy_obs.device)
             policy_obs = policy_obs[keep]
         negatives = policy_obs
         if len(self.replay) > 0:
@@ -203,7 +220,7 @@ class AMP(RLModule):
         if self.disc_optim_config.grad_clip:
             self.clip_gradients(disc_opt, gradient_clip_val=self.disc_optim_config.grad_clip, gradient_clip_algorithm="norm")
         disc_opt.step()
-        self._accumulate({f"disc_{k}": v for k, v in terms.items()} | {"disc_loss": loss}, new_batch=False)
+        self._accumulate({f"disc_{k}": v for k, v in terms.items()} | {"disc_loss": loss})
 
     def on_train_epoch_end(self) -> None:
         # The iteration's policy samples join the replay buffer after its updates, as in MimicKit.

@@ -134,7 +134,7 @@ class RLModule(LightningModule):
         self.iteration_samples = 0.0
         self._rollout_stats: dict[str, float] = {}
         self._train_sums: dict[str, torch.Tensor] = {}
-        self._train_batches = 0
+        self._train_counts: dict[str, int] = {}
         self._pending_rng: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ networks
@@ -230,21 +230,19 @@ class RLModule(LightningModule):
         critic_opt.step()
         self._accumulate({"actor_loss": actor_loss, "critic_loss": critic_loss, **parts})
 
-    def _accumulate(self, values: dict[str, torch.Tensor], new_batch: bool = True) -> None:
-        """Add a minibatch's losses to the epoch sums; a method adding more values for the same
-        minibatch (a discriminator step) passes ``new_batch=False`` so the averages stay per minibatch."""
+    def _accumulate(self, values: dict[str, torch.Tensor]) -> None:
+        """Add one update step's losses to the epoch sums; each value is averaged over the steps
+        that reported it (a discriminator may step less often than the actor)."""
         for k, v in values.items():
             v = v.detach()
             self._train_sums[k] = self._train_sums[k] + v if k in self._train_sums else v
-        if new_batch:
-            self._train_batches += 1
+            self._train_counts[k] = self._train_counts.get(k, 0) + 1
 
     def on_train_epoch_start(self) -> None:
-        self._train_sums, self._train_batches = {}, 0
+        self._train_sums, self._train_counts = {}, {}
 
     def on_train_epoch_end(self) -> None:
-        n = max(self._train_batches, 1)
-        logs = {f"train/{k}": (v / n).float() for k, v in self._train_sums.items()}
+        logs = {f"train/{k}": (v / self._train_counts[k]).float() for k, v in self._train_sums.items()}
         self.log_dict(logs, on_epoch=True, sync_dist=True)
         stats = self._rollout_stats
         for key, value in stats.items():
