@@ -35,6 +35,14 @@ class EpisodeRecord:
     done: Done  # how the episode ended (NULL: the step budget ran out first)
     errors: dict[str, np.ndarray] = field(default_factory=dict)  # per-step errors after each step (T - 1,)
     reward: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T - 1,)
+    ball_qpos: np.ndarray | None = None  # (T, 7) ball position and quaternion, when the sim has a ball
+    marker_xy: np.ndarray | None = None  # (T, 2) the goal's point (target, ball goal), when it has one
+    ball_goal_dist: np.ndarray | None = None  # (T - 1,) ball-to-goal distance after each step (dribble)
+
+    @property
+    def sim_qpos_with_ball(self) -> np.ndarray:
+        """(T, nq [+ 7]) robot coordinates followed by the ball's, when there is a ball."""
+        return self.sim_qpos if self.ball_qpos is None else np.concatenate([self.sim_qpos, self.ball_qpos], axis=1)
 
     @property
     def length_s(self) -> float:
@@ -54,6 +62,8 @@ class EpisodeRecord:
                 scale = 100.0 if key != "joint_err" else 1.0
                 unit = "cm" if key != "joint_err" else "rad"
                 out[f"{key}_{unit}"] = float(values.mean() * scale)
+        if self.ball_goal_dist is not None and self.ball_goal_dist.size:
+            out["final_ball_goal_dist_m"] = float(self.ball_goal_dist[-1])
         return out
 
 
@@ -117,7 +127,9 @@ def record_episode(
     """Play one episode of environment 0 of ``env`` with ``model.act`` and record it.
 
     Stops when environment 0's episode ends (fall, clip end, time limit) or after ``max_seconds``.
-    All environments step (the env is batched), only environment 0 is recorded.
+    All environments step (the env is batched), only environment 0 is recorded. With a ball in
+    the simulator its pose is recorded too, and with a goal that has a point (location target,
+    dribble goal) that point.
     """
     obs = env.reset()
     if hasattr(model, "build"):
@@ -125,17 +137,28 @@ def record_episode(
     dt = float(env.control_dt)
     limit = int(np.ceil(max_seconds / dt)) if max_seconds is not None else 1_000_000
 
-    def snapshot() -> tuple[np.ndarray, np.ndarray, float]:
+    sim = env.sim
+    has_ball = bool(getattr(sim, "has_ball", False))
+    goal = getattr(env, "goal", None)
+
+    def snapshot() -> None:
         ref = env.reference_frame()
         ref_qpos = torch.cat([ref.root_pos[0], ref.root_quat[0], ref.joint_pos[0]])
-        return env.sim.qpos[0].double().cpu().numpy(), ref_qpos.double().cpu().numpy(), float(env.motion_time[0])
+        sims.append(sim.qpos[0].double().cpu().numpy())
+        refs.append(ref_qpos.double().cpu().numpy())
+        times.append(float(env.motion_time[0]))
+        if has_ball:
+            balls.append(torch.cat([sim.ball_pos[0], sim.ball_quat[0]]).double().cpu().numpy())
+        point = goal.marker_xy() if goal is not None else None
+        if point is not None:
+            markers.append(point[0].double().cpu().numpy())
 
-    sims, refs, times = [], [], []
+    sims, refs, times, balls, markers = [], [], [], [], []
     errors: dict[str, list[float]] = {k: [] for k in RECORDED_ERRORS}
     rewards: list[float] = []
+    ball_goal: list[float] = []
     done = Done.NULL
-    s, r, t = snapshot()
-    sims.append(s), refs.append(r), times.append(t)
+    snapshot()
     for _ in range(limit):
         res = env.step(model.act(obs, deterministic=deterministic))
         obs = res.obs
@@ -143,13 +166,16 @@ def record_episode(
         for key in RECORDED_ERRORS:
             if key in res.info:
                 errors[key].append(float(res.info[key][0]))
+        if "goal_ball_dist" in res.info:
+            ball_goal.append(float(res.info["goal_ball_dist"][0]))
         flag = Done(int(res.done[0]))
         if flag != Done.NULL:
             done = flag  # the env has already reset env 0: its last pose is the one before this step
             break
-        s, r, t = snapshot()
-        sims.append(s), refs.append(r), times.append(t)
+        snapshot()
     return EpisodeRecord(
         sim_qpos=np.stack(sims), ref_qpos=np.stack(refs), times=np.asarray(times), control_dt=dt, done=done,
         errors={k: np.asarray(v) for k, v in errors.items() if v}, reward=np.asarray(rewards),
+        ball_qpos=np.stack(balls) if balls else None, marker_xy=np.stack(markers) if markers else None,
+        ball_goal_dist=np.asarray(ball_goal) if ball_goal else None,
     )

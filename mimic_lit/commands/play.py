@@ -4,14 +4,18 @@ The method and environment are rebuilt from the recipe (--config: the recipe the
 with, or the config.yaml the run saved beside its logs), the weights and observation normaliser are
 loaded from --ckpt_path, and one episode is played from the clip's first frame with the
 deterministic policy (the action mean). The video shows the simulated robot on the left and the
-reference on the right, each followed by its own camera from the same direction. The episode's
-length, how it ended and its mean tracking errors are printed.
+reference on the right, each followed by its own camera from the same direction (AMP policies
+track no clip: they are shown alone). A ball in the simulator is drawn, and a goal with a point
+(dribble goal, location target) as a green disc of its success radius. The episode's length, how
+it ended and its mean tracking errors (or final ball-goal distance) are printed.
 
 examples:
   mimic-lit play --config recipes/deepmimic_g1_walk.yaml \\
       --ckpt_path runs/deepmimic_g1_walk/checkpoints/last.ckpt --out walk_policy.mp4
   mimic-lit play --config recipes/deepmimic_g1_walk.yaml --ckpt_path last.ckpt --out run.gif \\
       --motion shipped:g1/kimodo_run --seconds 4
+  mimic-lit play --config recipes/amp_g1_dribble.yaml \\
+      --ckpt_path runs/amp_g1_dribble/checkpoints/last.ckpt --out dribble.gif --random-start
 """
 
 from __future__ import annotations
@@ -72,21 +76,37 @@ def run(args: argparse.Namespace) -> int:
     summary = record.summary()
     print("episode: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
     if args.out is not None:
-        _render(record, env.sim.robot, args)
+        _render(record, env, args)
     return 0
 
 
-def _render(record, robot, args: argparse.Namespace) -> None:
+def _marker_radius(env) -> float:
+    """Radius of the floor disc that marks the goal's point: its success radius where it has one."""
+    cfg = getattr(getattr(env, "goal", None), "config", None)
+    for name in ("goal_radius", "dist_threshold"):
+        if hasattr(cfg, name):
+            return float(getattr(cfg, name))
+    return 0.3
+
+
+def _render(record, env, args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from mimic_lit.render.compare import render_side_by_side
 
+    import numpy as np
+
     rate = 1.0 / record.control_dt
     stride = max(1, round(rate / args.fps))
-    panels = [("policy", record.sim_qpos[::stride])]
-    if not args.no_reference:
+    panels = [("policy", record.sim_qpos_with_ball[::stride])]
+    markers = [None]
+    if record.marker_xy is not None:
+        xy = record.marker_xy[::stride]
+        markers[0] = np.concatenate([xy, np.full((xy.shape[0], 1), _marker_radius(env))], axis=1)
+    if not args.no_reference and getattr(env, "tracks_reference", True):  # AMP policies track no clip
         panels.append(("reference", record.ref_qpos[::stride]))
+        markers.append(None)
     console = Console(stderr=True)
     with Progress(
         TextColumn("rendering"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -94,8 +114,9 @@ def _render(record, robot, args: argparse.Namespace) -> None:
     ) as bar:
         task = bar.add_task("play", total=None)
         result = render_side_by_side(
-            panels, args.out, robot, rate / stride, width=args.width, height=args.height, quality=args.quality,
-            overwrite=args.overwrite, progress=lambda i, n: bar.update(task, completed=i, total=n),
+            panels, args.out, env.sim.robot, rate / stride, width=args.width, height=args.height,
+            quality=args.quality, overwrite=args.overwrite, progress=lambda i, n: bar.update(task, completed=i, total=n),
+            ball=getattr(env.sim, "ball_config", None), markers=markers,
         )
     console.print(
         f"wrote {result.path} ({result.frames} frames at {result.fps:g} fps, {result.bytes / 1e6:.2f} MB) "

@@ -150,6 +150,7 @@ class AMPEnv(TrackingEnv):
     """
 
     succeed_at_clip_end = False
+    tracks_reference = False
 
     def __init__(self, sim, motion, config: AMPConfig | None = None) -> None:
         config = config or AMPConfig()
@@ -185,6 +186,10 @@ class AMPEnv(TrackingEnv):
     def _reward(self, state: CharState, ref: CharState) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """No env reward: the style reward comes from the learner's discriminator."""
         return torch.zeros(self.num_envs, dtype=self._dtype, device=self.device), {}
+
+    def _diagnostics(self, state: CharState, body_pos: torch.Tensor, frame: MotionFrame) -> dict[str, torch.Tensor]:
+        """None: the policy tracks no reference, so distances to the clip it started from mean nothing."""
+        return {}
 
     def _extras(self, state: CharState) -> dict[str, torch.Tensor]:
         """Push the state reached into the history; its discriminator observation goes with the step."""

@@ -208,6 +208,8 @@ class TrackingEnv:
 
     #: end an episode with SUCC when a non-looping reference clip ends (tracking: nothing left to track)
     succeed_at_clip_end = True
+    #: the policy follows the reference clip (play shows the clip beside it; tracking errors are logged)
+    tracks_reference = True
     CHUNK = 32  #: reference columns added per kinematics query when the window slides
 
     def __init__(self, sim: Simulator, motion: MotionLibrary, config: TrackingConfig | None = None) -> None:

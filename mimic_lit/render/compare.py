@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from mimic_lit.render.camera import CameraMode, CameraPath, camera_path
 from mimic_lit.render.renderer import MotionRenderer, RenderQuality, RenderResult
 from mimic_lit.render.video import check_output_path, write_video
 from mimic_lit.robots import RobotSpec, get_robot
+
+if TYPE_CHECKING:
+    from mimic_lit.sim.base import BallConfig
 
 
 def draw_label(image: np.ndarray, text: str) -> np.ndarray:
@@ -51,9 +55,15 @@ def render_side_by_side(
     overwrite: bool = False,
     gif_colors: int = 128,
     progress: Callable[[int, int], None] | None = None,
+    ball: BallConfig | None = None,
+    markers: Sequence[np.ndarray | None] | None = None,
 ) -> RenderResult:
     """Render ``panels`` (label, qpos (T, nq)), all of the same length, next to each other into
-    ``out`` (``.mp4`` or ``.gif``); each panel is ``width`` x ``height`` pixels."""
+    ``out`` (``.mp4`` or ``.gif``); each panel is ``width`` x ``height`` pixels.
+
+    With ``ball`` a panel's poses may end with the ball's 7 coordinates (panels without them show
+    no ball); ``markers`` gives per panel ``None`` or (T, 3) floor discs (x, y, radius) to draw.
+    """
     path = check_output_path(out, overwrite=overwrite)
     if not panels:
         raise MimicLitError("nothing to render: no panels")
@@ -65,10 +75,14 @@ def render_side_by_side(
         raise MimicLitError(f"MP4 needs an even width and height, got {width}x{height}")
     spec = get_robot(robot)
     n = lengths.pop()
+    markers = list(markers) if markers is not None else [None] * len(panels)
+    if len(markers) != len(panels) or any(m is not None and np.shape(m) != (n, 3) for m in markers):
+        raise MimicLitError(f"markers must give, per panel, None or an array of shape ({n}, 3)")
     t0 = time.perf_counter()
-    with MotionRenderer(spec, width, height, quality) as renderer:
-        if panels[0][1].shape[1] != renderer.model.nq:
-            raise MimicLitError(f"poses have {panels[0][1].shape[1]} coordinates, {spec.name} has {renderer.model.nq}")
+    with MotionRenderer(spec, width, height, quality, ball=ball) as renderer:
+        for _, q in panels:
+            if q.shape[1] not in (renderer.robot_nq, renderer.model.nq):
+                raise MimicLitError(f"poses have {q.shape[1]} coordinates, {spec.name} has {renderer.robot_nq}")
         # Shared view direction and distance (from the last panel, the reference by convention).
         base = camera_path(panels[-1][1][:, :3], panels[-1][1][:, 3:7], fps, camera, aspect=width / height)
         cams: list[CameraPath] = []
@@ -78,8 +92,13 @@ def render_side_by_side(
 
         def frame(i: int) -> np.ndarray:
             images = [
-                draw_label(renderer.render(q[i], cam.lookat[i], cam.distance, cam.azimuth, cam.elevation), label)
-                for (label, q), cam in zip(panels, cams)
+                draw_label(
+                    renderer.render(
+                        q[i], cam.lookat[i], cam.distance, cam.azimuth, cam.elevation, None if m is None else m[i]
+                    ),
+                    label,
+                )
+                for (label, q), cam, m in zip(panels, cams, markers)
             ]
             return np.concatenate(images, axis=1)
 

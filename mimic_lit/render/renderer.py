@@ -28,6 +28,8 @@ from mimic_lit.robots import RobotSpec, get_robot
 if TYPE_CHECKING:
     import mujoco
 
+    from mimic_lit.sim.base import BallConfig
+
 MAX_SIZE = 4096
 
 RenderQuality = Literal["fast", "high"]
@@ -40,9 +42,19 @@ class MotionRenderer:
     ``quality="high"`` draws a shadow (it shows whether a foot really touches the floor);
     ``"fast"`` skips it, 2-3x faster with software OpenGL. See :func:`_render_model` for the
     other choices made for CPU rendering.
+
+    With ``ball`` the scene also holds that ball (as in the simulator, after the robot): a pose
+    may then carry the ball's 7 coordinates after the robot's; a pose without them hides it.
     """
 
-    def __init__(self, robot: str | RobotSpec, width: int = 640, height: int = 480, quality: RenderQuality = "high"):
+    def __init__(
+        self,
+        robot: str | RobotSpec,
+        width: int = 640,
+        height: int = 480,
+        quality: RenderQuality = "high",
+        ball: BallConfig | None = None,
+    ):
         if quality not in RENDER_QUALITIES:
             raise MimicLitError(f"quality must be one of {RENDER_QUALITIES}, got {quality!r}")
         if not (16 <= width <= MAX_SIZE and 16 <= height <= MAX_SIZE):
@@ -51,7 +63,14 @@ class MotionRenderer:
         import mujoco
 
         self.robot = get_robot(robot)
-        self.model = _render_model(self.robot, quality)
+        self.model = _render_model(self.robot, quality, ball)
+        self.robot_nq = int(self.model.nq) - (7 if ball is not None else 0)
+        self._ball_geom = -1
+        if ball is not None:
+            from mimic_lit.sim.scene import BALL_NAME
+
+            self._ball_geom = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_GEOM, BALL_NAME)
+            self._ball_rgba = self.model.geom_rgba[self._ball_geom].copy()
         self.model.vis.global_.offwidth = max(int(self.model.vis.global_.offwidth), width)
         self.model.vis.global_.offheight = max(int(self.model.vis.global_.offheight), height)
         # Lights follow the robot horizontally, so a robot that walks away never leaves the lit,
@@ -73,11 +92,30 @@ class MotionRenderer:
         self._mj = mujoco
 
     def render(
-        self, qpos: np.ndarray, lookat: np.ndarray, distance: float, azimuth: float, elevation: float
+        self,
+        qpos: np.ndarray,
+        lookat: np.ndarray,
+        distance: float,
+        azimuth: float,
+        elevation: float,
+        marker: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(height, width, 3) uint8 image of the robot in pose ``qpos`` seen by a free camera."""
+        """(height, width, 3) uint8 image of the robot in pose ``qpos`` seen by a free camera.
+
+        ``qpos`` holds the robot's coordinates, then the ball's if the scene has one (without them
+        the ball is hidden). ``marker`` (x, y, radius) draws a flat green disc on the floor: a goal
+        or a target location.
+        """
         mj = self._mj
-        self.data.qpos[:] = qpos
+        qpos = np.asarray(qpos)
+        if qpos.shape[0] not in (self.robot_nq, self.model.nq):
+            raise MimicLitError(f"a pose has {qpos.shape[0]} coordinates, the scene has {self.model.nq}")
+        self.data.qpos[: self.robot_nq] = qpos[: self.robot_nq]
+        if self._ball_geom >= 0:
+            shown = qpos.shape[0] == self.model.nq
+            # A hidden ball sits far below the floor and is transparent.
+            self.data.qpos[self.robot_nq :] = qpos[self.robot_nq :] if shown else [0.0, 0.0, -10.0, 1.0, 0.0, 0.0, 0.0]
+            self.model.geom_rgba[self._ball_geom] = self._ball_rgba if shown else 0.0
         self.model.light_pos[self._world_lights, :2] = self._light_pos0[:, :2] + np.asarray(qpos[:2])
         mj.mj_kinematics(self.model, self.data)
         mj.mj_camlight(self.model, self.data)
@@ -86,6 +124,8 @@ class MotionRenderer:
         self.camera.azimuth = azimuth
         self.camera.elevation = elevation
         self._renderer.update_scene(self.data, camera=self.camera)
+        if marker is not None:
+            _add_floor_disc(mj, self._renderer.scene, marker)
         return self._renderer.render()
 
     def frames(self, qpos: np.ndarray, cam: CameraPath, indices: Iterator[int] | None = None) -> Iterator[np.ndarray]:
@@ -106,7 +146,19 @@ class MotionRenderer:
 
 
 
-def _render_model(robot: RobotSpec, quality: RenderQuality) -> mujoco.MjModel:
+def _add_floor_disc(mj, scene, marker: np.ndarray) -> None:
+    """Append a thin green disc at ``marker`` = (x, y, radius) to an updated ``mjvScene``."""
+    if scene.ngeom >= scene.maxgeom:
+        return
+    x, y, radius = (float(v) for v in marker)
+    mj.mjv_initGeom(
+        scene.geoms[scene.ngeom], int(mj.mjtGeom.mjGEOM_CYLINDER), np.array([radius, 0.003, 0.0]),
+        np.array([x, y, 0.004]), np.eye(3).ravel(), np.array([0.15, 0.8, 0.25, 0.55], dtype=np.float32),
+    )
+    scene.ngeom += 1
+
+
+def _render_model(robot: RobotSpec, quality: RenderQuality, ball: BallConfig | None = None) -> mujoco.MjModel:
     """The scene of :func:`mimic_lit.sim.scene.build_scene_spec`, tuned for offscreen CPU rendering.
 
     - One shadow, cast by the scene's overhead spot light (``high`` only). Directional-light
@@ -124,6 +176,10 @@ def _render_model(robot: RobotSpec, quality: RenderQuality) -> mujoco.MjModel:
     # Actuators do not matter for kinematic playback; "pos" is the mode every robot's keyframes
     # (which store ctrl values) compile with.
     spec = build_scene_spec(robot, SceneConfig(control_mode="pos", visual=True))
+    if ball is not None:
+        from mimic_lit.sim.scene import add_ball
+
+        add_ball(spec, ball)
     if not any(light.type == mujoco.mjtLightType.mjLIGHT_DIRECTIONAL for light in spec.lights):
         spec.worldbody.add_light(
             name="mimic_lit_fill", type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, pos=[0, 0, 4], dir=[0, 0, -1],

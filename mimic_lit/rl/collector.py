@@ -35,7 +35,7 @@ from mimic_lit.rl.storage import RolloutStorage
 EPISODE_INFO_KEYS = ("episode_length", "episode_return", "fell")
 _EPISODE_STATS = ("episode/return", "episode/length_s", "episode/fall_rate", "episode/success_rate")
 #: ``info`` keys of per-step tracking errors that evaluation averages per episode.
-EVAL_ERROR_KEYS = ("body_pos_err", "joint_err", "root_pos_err")
+EVAL_ERROR_KEYS = ("body_pos_err", "joint_err", "root_pos_err", "goal_ball_dist")
 
 
 class RolloutAgent(Protocol):
@@ -303,8 +303,9 @@ class EvaluationRollouts(IterableDataset):
     first ⌈episodes / N⌉ episodes (waiting for all of them avoids a bias towards short episodes);
     ``max_steps`` bounds the run.
 
-    Yielded keys: ``length_s``, ``fell`` (0/1), ``return``, ``steps``, and ``<key>_sum`` (sum over
-    the episode's steps) for each per-step error of :data:`EVAL_ERROR_KEYS` the env reports.
+    Yielded keys: ``length_s``, ``fell`` (0/1), ``succeeded`` (0/1: clip end for tracking, goal
+    reached for goals that end on success), ``return``, ``steps``, and ``<key>_sum`` (sum over the
+    episode's steps) for each per-step value of :data:`EVAL_ERROR_KEYS` the env reports.
     """
 
     def __init__(
@@ -351,7 +352,7 @@ class EvaluationRollouts(IterableDataset):
         ep_return = torch.zeros(n, dtype=torch.float64)
         ep_steps = torch.zeros(n, dtype=torch.long)
         err_sums: dict[str, torch.Tensor] = {}
-        out: dict[str, list[torch.Tensor]] = {"length_s": [], "fell": [], "return": [], "steps": []}
+        out: dict[str, list[torch.Tensor]] = {"length_s": [], "fell": [], "succeeded": [], "return": [], "steps": []}
         for _ in range(self.max_steps):
             res = env.step(agent.policy(agent.obs_normalizer.normalize(obs)).mode())
             obs = res.obs
@@ -368,6 +369,7 @@ class EvaluationRollouts(IterableDataset):
                 flags = res.done.cpu()[keep]
                 out["length_s"].append(ep_steps[keep].double() * env.control_dt)
                 out["fell"].append((flags == int(Done.FAIL)).double())
+                out["succeeded"].append((flags == int(Done.SUCC)).double())
                 out["return"].append(ep_return[keep].clone())
                 out["steps"].append(ep_steps[keep].double())
                 for key, acc in err_sums.items():

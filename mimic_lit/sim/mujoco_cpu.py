@@ -369,6 +369,11 @@ class MujocoCPU:
         return self._ball is not None
 
     @property
+    def ball_config(self) -> BallConfig | None:
+        """The ball's settings (``None`` without a ball): what a renderer needs to draw the same ball."""
+        return self._ball
+
+    @property
     def ball_radius(self) -> float:
         """Radius of the ball in metres (SimConfigError without a ball)."""
         if self._ball is None:

@@ -110,6 +110,11 @@ class Task:
 
     # -- shared logic -----------------------------------------------------------------------
 
+    def marker_xy(self) -> torch.Tensor | None:
+        """(N, 2) world point the goal is about (a target, a goal), drawn by ``mimic-lit play``;
+        ``None`` when the goal has no point (steering)."""
+        return None
+
     def _uniform(self, k: int, low: float, high: float) -> torch.Tensor:
         """(k,) samples of U[low, high) from the task's own generator."""
         u = torch.rand(k, generator=self.generator, device=self.device, dtype=self.dtype)

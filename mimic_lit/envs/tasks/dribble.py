@@ -172,6 +172,10 @@ class DribbleTask(Task):
         ball_pos, _ = self._ball()
         return self._scored(ball_pos[:, :2])
 
+    def marker_xy(self) -> torch.Tensor:
+        """(N, 2) the goal the ball must reach."""
+        return self.goal_xy
+
     def ball_goal_distance(self) -> torch.Tensor:
         """(N,) ground-plane distance of each ball from its goal (m), for logging."""
         ball_pos, _ = self._ball()

@@ -103,6 +103,10 @@ class LocationTask(Task):
         """(N, 2) target minus root, in the character's heading frame."""
         return to_heading_frame_xy(root_quat, self.tar_xy - root_pos[:, :2])
 
+    def marker_xy(self) -> torch.Tensor:
+        """(N, 2) the target location."""
+        return self.tar_xy
+
     def _reached(self, root_pos: torch.Tensor) -> torch.Tensor:
         """(N,) bool: root within ``dist_threshold`` of the target (squared distances compared)."""
         dist_sq = (self.tar_xy - root_pos[:, :2]).square().sum(-1)
