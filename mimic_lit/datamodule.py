@@ -24,6 +24,7 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
+from mimic_lit.envs.add import ADDConfig, make_add_env
 from mimic_lit.envs.amp import AMPConfig, make_amp_env
 from mimic_lit.envs.protocol import VecEnv
 from mimic_lit.envs.tracking import TrackingConfig, make_tracking_env
@@ -203,3 +204,15 @@ class AMPDataModule(ImitationDataModule):
         if env is None:
             raise MimicLitError("no environment built: call setup() first")
         return env.disc_obs_dim
+
+
+class ADDDataModule(AMPDataModule):
+    """:class:`ImitationDataModule` for ADD: its envs are :class:`~mimic_lit.envs.add.ADDEnv`
+    (``task`` is an :class:`~mimic_lit.envs.add.ADDConfig`), whose steps carry the difference
+    between the reference and the simulated frame."""
+
+    def __init__(self, sim: SimConfig | None = None, task: ADDConfig | None = None, **kwargs: Any) -> None:
+        ImitationDataModule.__init__(self, sim=sim, task=task or ADDConfig(), **kwargs)
+
+    def _make_env(self, sim: SimConfig, task: ADDConfig) -> VecEnv:
+        return make_add_env(sim, task)

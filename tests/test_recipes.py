@@ -75,8 +75,9 @@ def test_quick_recipe_runs_and_resumes_exactly(recipe: Path, tmp_path: Path):
     cli = _fit(recipe, split)
     metrics = cli.trainer.logged_metrics
     keys = ["train/actor_loss", "train/critic_loss", "rollout/reward", "perf/samples_per_s", "val/success_rate"]
-    if recipe.stem.startswith("amp_"):
+    if recipe.stem.startswith(("amp_", "add_")):
         keys += ["train/disc_loss", "train/disc_grad_penalty", "train/disc_acc_demo", "rollout/disc_reward"]
+    if recipe.stem.startswith("amp_"):
         assert "val/body_pos_err" not in metrics  # AMP tracks no clip: no tracking error to report
     else:
         keys += ["val/body_pos_err"]

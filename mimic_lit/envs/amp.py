@@ -191,7 +191,7 @@ class AMPEnv(TrackingEnv):
         """None: the policy tracks no reference, so distances to the clip it started from mean nothing."""
         return {}
 
-    def _extras(self, state: CharState) -> dict[str, torch.Tensor]:
+    def _extras(self, state: CharState, *_: Any) -> dict[str, torch.Tensor]:
         """Push the state reached into the history; its discriminator observation goes with the step."""
         frame = frame_features(state).unsqueeze(1)
         self._hist = torch.cat([self._hist[:, 1:], frame], dim=1)

@@ -585,7 +585,7 @@ class TrackingEnv:
         done = self._done(state, body_pos, ref, frame.body_pos[:, 0])
         self._return += reward
         info.update(self._diagnostics(state, body_pos, frame))
-        extras = self._extras(state)  # of the state reached, before any reset
+        extras = self._extras(state, body_pos, frame, local_rot)  # of the state reached, before any reset
 
         ended = done != int(Done.NULL)
         ids = ended.nonzero().squeeze(1)
@@ -621,8 +621,18 @@ class TrackingEnv:
         reward, terms = reward_from_errors(errors, self.reward_params)
         return reward, {f"reward_{name}": terms[name] for name in TERM_NAMES}
 
-    def _extras(self, state: CharState) -> dict[str, torch.Tensor]:
-        """Per-step tensors a learner stores with each transition (:attr:`StepResult.extras`); none here."""
+    def _extras(
+        self,
+        state: CharState,
+        body_pos: torch.Tensor | None = None,
+        frame: MotionFrame | None = None,
+        local_rot: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Per-step tensors a learner stores with each transition (:attr:`StepResult.extras`); none here.
+
+        Given the state reached, its (N, B, 3) body positions, and the reference now and at the
+        targets (``frame`` fields (N, 1 + T, ...), ``local_rot`` (N, 1 + T, B - 1, 10)).
+        """
         return {}
 
     # ------------------------------------------------------------------ checkpointing

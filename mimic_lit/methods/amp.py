@@ -158,15 +158,23 @@ class AMP(RLModule):
             return
         self.disc_obs_dim = int(disc_obs_dim)
         self.disc = Discriminator(disc_obs_dim, self.disc_config.hidden, self.disc_config.activation)
-        self.disc_normalizer = Normalizer(disc_obs_dim, max_samples=self.disc_normalizer_samples)
+        self.disc_normalizer = self._make_disc_normalizer(disc_obs_dim)
         self.replay = ReplayBuffer(self.disc_buffer_size, disc_obs_dim, self.disc_replay_samples)
+
+    def _make_disc_normalizer(self, dim: int) -> Normalizer:
+        """Running mean/std of the discriminator's inputs (fed demo samples)."""
+        return Normalizer(dim, max_samples=self.disc_normalizer_samples)
+
+    #: the data module whose envs emit what this method's discriminator needs (for error messages)
+    data_module_name = "mimic_lit.datamodule.AMPDataModule"
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
         dm = self.trainer.datamodule
         if not hasattr(dm, "disc_obs_dim"):
             raise MimicLitError(
-                "AMP needs an env with discriminator observations (data.class_path: mimic_lit.datamodule.AMPDataModule)"
+                f"{type(self).__name__} needs an env with discriminator observations "
+                f"(data.class_path: {self.data_module_name})"
             )
         self.build_disc(dm.disc_obs_dim())
         self._steps_per_iteration = int(dm.update_epochs) * int(dm.num_minibatches)
@@ -183,15 +191,24 @@ class AMP(RLModule):
     def shape_rewards(self, storage: RolloutStorage) -> dict[str, torch.Tensor]:
         """Replace the env rewards by task + style rewards, and draw this iteration's demo pool."""
         policy_obs = storage.extras["disc_obs"].reshape(storage.num_samples, -1)
-        demo = self._env().demo_disc_obs(storage.num_samples)
-        self.disc_normalizer.update(demo)
-        self._demo_pool = demo
+        self._prepare_positives(policy_obs)
         self._iteration_policy_obs = policy_obs
         logits = self.disc(self.disc_normalizer.normalize(policy_obs)).reshape(storage.rewards.shape)
         style = disc_reward(logits, self.disc_reward_scale)
         task = storage.rewards.clone()
         storage.rewards = self.task_reward_weight * task + self.disc_reward_weight * style
         return {"rollout/disc_reward": style, "rollout/task_reward": task, "rollout/disc_logit": logits}
+
+    def _prepare_positives(self, policy_obs: torch.Tensor) -> None:
+        """Draw the iteration's demo pool (one demo sample per rollout sample) and feed the normaliser."""
+        demo = self._env().demo_disc_obs(policy_obs.shape[0])
+        self.disc_normalizer.update(demo)
+        self._demo_pool = demo
+
+    def _positives(self, m: int, device: torch.device) -> torch.Tensor:
+        """``m`` demo samples of the iteration's pool for one discriminator step."""
+        pick = torch.randint(self._demo_pool.shape[0], (m,), generator=self.disc_generator).to(self._demo_pool.device)
+        return self._demo_pool[pick].to(device)
 
     # ------------------------------------------------------------------ update
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
@@ -209,8 +226,7 @@ class AMP(RLModule):
         negatives = policy_obs
         if len(self.replay) > 0:
             negatives = torch.cat([policy_obs, self.replay.sample(m, gen).to(policy_obs)], 0)
-        pick = torch.randint(self._demo_pool.shape[0], (m,), generator=gen).to(self._demo_pool.device)
-        positives = self._demo_pool[pick]
+        positives = self._positives(m, policy_obs.device)
         norm = self.disc_normalizer.normalize
         terms = disc_loss_terms(self.disc, norm(positives), norm(negatives))
         logit_reg = self.disc.output.weight.square().sum()

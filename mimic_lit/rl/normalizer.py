@@ -97,3 +97,30 @@ class Normalizer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, clip={self.clip}, min_std={self.min_std}, max_samples={self.max_samples:g}"
+
+
+class MeanAbsNormalizer(Normalizer):
+    """Per-dimension scale only: ``normalize(x) = clip(x / max(mean |x|, min_std), ±clip)``.
+
+    ADD's discriminator sees differences between the reference and the simulated state, whose
+    ideal value is exactly zero; centring them would move that zero, so they are only scaled by
+    their running mean magnitude (MimicKit's ``DiffNormalizer``). ``sum`` holds the running sum
+    of ``|x|``; ``mean`` stays zero and ``std`` holds the scale, so :meth:`normalize` is shared.
+    """
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor) -> None:
+        """Add samples ``x`` (..., dim) from this rank (and, under DDP, every other rank's)."""
+        if self.frozen:
+            return
+        x = x.reshape(-1, self.dim).float()
+        count = torch.tensor([float(x.shape[0])], dtype=torch.float64, device=x.device)
+        stats = all_reduce_sum(torch.cat([count, x.abs().sum(0).double()]).to(self.sum.device))
+        self.count += stats[0]
+        self.sum += stats[1:]
+        self._refresh()
+
+    def _refresh(self) -> None:
+        scale = self.sum / self.count.clamp(min=1.0)
+        self.mean.zero_()
+        self.std.copy_(scale.clamp(min=self.min_std).to(self.std.dtype))
