@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader
 
 from mimic_lit.envs.add import ADDConfig, make_add_env
 from mimic_lit.envs.amp import AMPConfig, make_amp_env
+from mimic_lit.envs.ase import ASEConfig, make_ase_env
 from mimic_lit.envs.protocol import VecEnv
 from mimic_lit.envs.tracking import TrackingConfig, make_tracking_env
 from mimic_lit.errors import MimicLitError
@@ -216,3 +217,18 @@ class ADDDataModule(AMPDataModule):
 
     def _make_env(self, sim: SimConfig, task: ADDConfig) -> VecEnv:
         return make_add_env(sim, task)
+
+
+class ASEDataModule(AMPDataModule):
+    """:class:`ImitationDataModule` for ASE: its envs are :class:`~mimic_lit.envs.ase.ASEEnv`
+    (``task`` is an :class:`~mimic_lit.envs.ase.ASEConfig`), whose observations end with a skill latent."""
+
+    def __init__(self, sim: SimConfig | None = None, task: ASEConfig | None = None, **kwargs: Any) -> None:
+        ImitationDataModule.__init__(self, sim=sim, task=task or ASEConfig(), **kwargs)
+
+    def _make_env(self, sim: SimConfig, task: ASEConfig) -> VecEnv:
+        return make_ase_env(sim, task)
+
+    def latent_dim(self) -> int:
+        """Size of the skill latent at the end of every observation."""
+        return int(self.task.latent_dim)

@@ -75,14 +75,16 @@ def test_quick_recipe_runs_and_resumes_exactly(recipe: Path, tmp_path: Path):
     cli = _fit(recipe, split)
     metrics = cli.trainer.logged_metrics
     keys = ["train/actor_loss", "train/critic_loss", "rollout/reward", "perf/samples_per_s", "val/success_rate"]
-    if recipe.stem.startswith(("amp_", "add_")):
+    if recipe.stem.startswith(("amp_", "add_", "ase_")):
         keys += ["train/disc_loss", "train/disc_grad_penalty", "train/disc_acc_demo", "rollout/disc_reward"]
-    if recipe.stem.startswith("amp_"):
+    if recipe.stem.startswith(("amp_", "ase_")):
         assert "val/body_pos_err" not in metrics  # AMP tracks no clip: no tracking error to report
     else:
         keys += ["val/body_pos_err"]
     if "dribble" in recipe.stem:
         keys += ["val/goal_ball_dist"]
+    if recipe.stem.startswith("ase_"):
+        keys += ["train/enc_loss", "train/diversity_loss", "rollout/enc_reward"]
     for key in keys:
         assert key in metrics and math.isfinite(float(metrics[key])), key
     ckpt = split / "runs" / name / "checkpoints" / "last.ckpt"

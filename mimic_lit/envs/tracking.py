@@ -310,7 +310,7 @@ class TrackingEnv:
 
     @property
     def obs_dim(self) -> int:
-        return self.layout.dim + (self.goal.obs_dim if self.goal is not None else 0)
+        return self.layout.dim + (self.goal.obs_dim if self.goal is not None else 0) + self._obs_extra_dim
 
     @property
     def action_dim(self) -> int:
@@ -440,7 +440,7 @@ class TrackingEnv:
         if self.goal is not None:
             goal = self.goal.observe(self.sim.root_pos, self.sim.root_quat)
             obs = torch.cat([obs, goal if env_ids is None else goal.index_select(0, env_ids)], dim=-1)
-        return obs
+        return self._with_obs_extra(obs, env_ids)
 
     def reference_frame(self) -> MotionFrame:
         """The reference state (with body poses) every env tracks now: for ghosts in renders and metrics."""
@@ -513,7 +513,7 @@ class TrackingEnv:
             all_pos = self.sim.root_pos.clone().index_copy_(0, ids, root_pos)
             all_quat = self.sim.root_quat.clone().index_copy_(0, ids, root_quat)
             obs = torch.cat([obs, self.goal.observe(all_pos, all_quat).index_select(0, ids)], dim=-1)
-        return obs
+        return self._with_obs_extra(obs, ids)
 
     def reset(self) -> torch.Tensor:
         """Reference state init of every env; returns (N, obs_dim) observations."""
@@ -582,6 +582,7 @@ class TrackingEnv:
         obs = self._obs(state, frame, local_rot, 1)
         if self.goal is not None:
             reward, obs = self._goal_step(prev_root, state, reward, obs, info)
+        obs = self._with_obs_extra(obs)
         done = self._done(state, body_pos, ref, frame.body_pos[:, 0])
         self._return += reward
         info.update(self._diagnostics(state, body_pos, frame))
@@ -615,6 +616,20 @@ class TrackingEnv:
         return reward + self.config.goal_reward_weight * goal_reward, obs
 
     # ------------------------------------------------------------------ hooks for derived tasks
+    @property
+    def _obs_extra_dim(self) -> int:
+        """Size of :meth:`_obs_extra`."""
+        return 0
+
+    def _obs_extra(self, env_ids: torch.Tensor | None = None) -> torch.Tensor | None:
+        """(N or len(env_ids), _obs_extra_dim) appended to every observation after the goal's
+        (ASE's skill latent); ``None`` here."""
+        return None
+
+    def _with_obs_extra(self, obs: torch.Tensor, env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        extra = self._obs_extra(env_ids)
+        return obs if extra is None else torch.cat([obs, extra], dim=-1)
+
     def _reward(self, state: CharState, ref: CharState) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """(N,) reward of the state reached and its logged terms: here the DeepMimic tracking reward."""
         errors = tracking_errors(state, ref, self.joint_weights, self.dof_weights, self.reward_params)

@@ -2,7 +2,8 @@
 
 from mimic_lit.methods.add import ADD
 from mimic_lit.methods.amp import AMP
+from mimic_lit.methods.ase import ASE
 from mimic_lit.methods.base import AWRConfig, NetworkConfig, OptimizerConfig, PPOConfig, RLModule
 from mimic_lit.methods.deepmimic import DeepMimic
 
-__all__ = ["ADD", "AMP", "AWRConfig", "DeepMimic", "NetworkConfig", "OptimizerConfig", "PPOConfig", "RLModule"]
+__all__ = ["ADD", "AMP", "ASE", "AWRConfig", "DeepMimic", "NetworkConfig", "OptimizerConfig", "PPOConfig", "RLModule"]

@@ -137,6 +137,9 @@ class RLModule(LightningModule):
         self._train_counts: dict[str, int] = {}
         self._pending_rng: dict[str, Any] | None = None
 
+    #: trailing observation dims the normaliser leaves as they are (ASE's latent)
+    obs_passthrough: int = 0
+
     # ------------------------------------------------------------------ networks
     def build(self, obs_dim: int, action_dim: int) -> None:
         """Create normaliser, actor and critic for these sizes (no-op if already built for them)."""
@@ -148,7 +151,7 @@ class RLModule(LightningModule):
                 )
             return
         self.obs_dim, self.action_dim = int(obs_dim), int(action_dim)
-        self.obs_normalizer = Normalizer(obs_dim, max_samples=self.normalizer_samples)
+        self.obs_normalizer = Normalizer(obs_dim, max_samples=self.normalizer_samples, passthrough=self.obs_passthrough)
         a, c = self.actor_config, self.critic_config
         self.actor = Actor(obs_dim, action_dim, a.hidden, a.activation, 0.01, self.action_std, self.learn_std)
         self.critic = Critic(obs_dim, c.hidden, c.activation)

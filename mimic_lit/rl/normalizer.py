@@ -36,9 +36,14 @@ class Normalizer(nn.Module):
     module's ``state_dict`` and so in every checkpoint.
     """
 
-    def __init__(self, dim: int, clip: float = 10.0, min_std: float = 1e-4, max_samples: float = 1e8) -> None:
+    def __init__(
+        self, dim: int, clip: float = 10.0, min_std: float = 1e-4, max_samples: float = 1e8, passthrough: int = 0
+    ) -> None:
         super().__init__()
+        if not 0 <= passthrough <= dim:
+            raise ValueError(f"passthrough must be in [0, {dim}], got {passthrough}")
         self.dim = int(dim)
+        self.passthrough = int(passthrough)  # the last dims pass unchanged (ASE's unit-norm latent)
         self.clip = float(clip)
         self.min_std = float(min_std)
         self.max_samples = float(max_samples)
@@ -87,6 +92,9 @@ class Normalizer(nn.Module):
         var = (self.sumsq / n - mean * mean).clamp(min=0.0)
         self.mean.copy_(mean.to(self.mean.dtype))
         self.std.copy_(var.sqrt().clamp(min=self.min_std).to(self.std.dtype))
+        if self.passthrough:
+            self.mean[-self.passthrough :] = 0.0
+            self.std[-self.passthrough :] = 1.0
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` in normalised units, clipped to ±``clip``."""
@@ -96,7 +104,10 @@ class Normalizer(nn.Module):
         return self.normalize(x)
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, clip={self.clip}, min_std={self.min_std}, max_samples={self.max_samples:g}"
+        return (
+            f"dim={self.dim}, clip={self.clip}, min_std={self.min_std}, max_samples={self.max_samples:g}, "
+            f"passthrough={self.passthrough}"
+        )
 
 
 class MeanAbsNormalizer(Normalizer):

@@ -1,0 +1,90 @@
+"""ASE pieces: latents on the unit sphere in the observation, encoder reward, diversity loss."""
+
+from __future__ import annotations
+
+import torch
+
+from mimic_lit.envs.ase import ASEConfig, ASEEnv, make_ase_env, sample_unit_latents
+from mimic_lit.methods.ase import ASE, SkillEncoder, diversity_loss, encoder_reward
+from mimic_lit.rl.normalizer import Normalizer
+from mimic_lit.sim.base import SimConfig
+
+
+def make_env(n: int = 4, **kw) -> ASEEnv:
+    kw.setdefault("latent_dim", 8)
+    return make_ase_env(
+        SimConfig(robot="humanoid", num_envs=n, nthread=1), ASEConfig(motion="shipped:humanoid/walk", disc_steps=2, **kw)
+    )
+
+
+def test_latents_stay_unit_norm_are_observed_and_go_with_the_step_that_used_them():
+    env = make_env(4, latent_time_min=0.05, latent_time_max=0.15, episode_length=0.5)
+    obs = env.reset()
+    k = env.latent_dim
+    assert env.obs_dim == obs.shape[1] and torch.equal(obs[:, -k:], env.latents)
+    changes = 0
+    for _ in range(40):  # past redraws (every 2-5 steps) and time-limit resets (15 steps)
+        before = env.latents.clone()
+        res = env.step(0.1 * torch.randn(4, env.action_dim))
+        assert torch.equal(res.extras["latent"], before)  # the latent the action was taken with
+        assert torch.equal(res.obs[:, -k:], env.latents)  # the next action's latent is observed
+        norms = env.latents.norm(dim=-1)
+        assert torch.allclose(norms, torch.ones_like(norms), atol=1e-5)
+        changes += int((env.latents != before).any(-1).sum())
+    assert changes >= 40  # redrawn on schedule, not just at resets
+    env.set_latents(3.0 * torch.ones(4, k), hold_steps=100)
+    assert torch.allclose(env.latents.norm(dim=-1), torch.ones(4))
+    assert torch.equal(env.observe()[:, -k:], env.latents)
+
+
+def test_sampled_latents_cover_the_sphere_uniformly():
+    z = sample_unit_latents(20000, 3, torch.Generator().manual_seed(0), "cpu", torch.float32)
+    assert torch.allclose(z.norm(dim=-1), torch.ones(20000), atol=1e-5)
+    assert z.mean(0).abs().max() < 0.02  # no preferred direction
+
+
+def test_ase_env_state_round_trip_restores_latents_and_their_schedule():
+    a = make_env(3, latent_time_min=0.05, latent_time_max=0.2)
+    a.reset()
+    for _ in range(3):
+        a.step(torch.zeros(3, a.action_dim))
+    state = a.state_dict()
+    b = make_env(3, latent_time_min=0.05, latent_time_max=0.2, seed=5)
+    b.reset()
+    b.load_state_dict(state)
+    for _ in range(8):
+        ra, rb = a.step(torch.zeros(3, a.action_dim)), b.step(torch.zeros(3, b.action_dim))
+        assert torch.equal(ra.extras["latent"], rb.extras["latent"]) and torch.allclose(ra.obs, rb.obs)
+
+
+def test_encoder_reward_is_maximal_when_the_encoder_predicts_the_latent():
+    z = sample_unit_latents(64, 16, torch.Generator().manual_seed(1), "cpu", torch.float32)
+    assert torch.allclose(encoder_reward(z, z), torch.ones(64))
+    other = sample_unit_latents(64, 16, torch.Generator().manual_seed(2), "cpu", torch.float32)
+    partial = (z + 0.5 * other) / (z + 0.5 * other).norm(dim=-1, keepdim=True)
+    assert (encoder_reward(z, other) < 1.0).all() and (encoder_reward(z, -z) == 0.0).all()
+    assert (encoder_reward(z, partial) < 1.0).all() and (encoder_reward(z, partial) > encoder_reward(z, other)).all()
+    enc = SkillEncoder(10, 16, [32])
+    assert torch.allclose(enc(torch.randn(5, 10)).norm(dim=-1), torch.ones(5))
+
+
+def test_diversity_loss_is_zero_at_the_target_ratio_and_grows_away_from_it():
+    z = torch.tensor([[1.0, 0.0]])
+    z_other = torch.tensor([[0.0, 1.0]])  # z_diff = 0.5
+    mu = torch.zeros(1, 2)
+    at_target = torch.full((1, 2), 0.5**0.5)  # a_diff = 0.5 -> ratio ~1
+    assert diversity_loss(mu, at_target, z, z_other, 1.0) < 1e-3
+    assert diversity_loss(mu, mu, z, z_other, 1.0) > 0.99  # identical actions for distant latents
+
+
+def test_observation_normaliser_leaves_the_latent_dims_alone():
+    norm = Normalizer(6, passthrough=2)
+    x = torch.randn(100, 6) * 5 + 3
+    norm.update(x)
+    out = norm.normalize(x)
+    assert torch.equal(out[:, -2:], x[:, -2:].clamp(-10, 10))
+    assert out[:, :4].mean(0).abs().max() < 1e-4
+    module = ASE()
+    module.set_latent_dim(8)
+    module.build(20, 3)
+    assert module.obs_normalizer.passthrough == 8
