@@ -232,3 +232,64 @@ class ASEDataModule(AMPDataModule):
     def latent_dim(self) -> int:
         """Size of the skill latent at the end of every observation."""
         return int(self.task.latent_dim)
+
+
+def _resolve_existing(path: str, what: str) -> str:
+    """``path`` as given if it exists (absolute or relative to the working directory), else
+    relative to the source checkout holding ``recipes/`` (so repository recipes run from anywhere)."""
+    from pathlib import Path
+
+    given = Path(path).expanduser()
+    if given.exists():
+        return str(given)
+    checkout = Path(__file__).resolve().parents[1] / given
+    if not given.is_absolute() and checkout.exists():
+        return str(checkout)
+    raise MimicLitError(f"{what} '{path}' does not exist (relative paths are taken from the working directory)")
+
+
+class HLCDataModule(ImitationDataModule):
+    """:class:`ImitationDataModule` for a high-level controller: its envs are
+    :class:`~mimic_lit.envs.hlc.HLCEnv`, an :class:`~mimic_lit.envs.ase.ASEEnv` with a goal driven
+    through the frozen ASE policy of ``llc_ckpt_path`` (trained with recipe ``llc_config``).
+
+    Args (besides :class:`ImitationDataModule`'s):
+        llc_config: recipe the low-level ASE policy was trained with.
+        llc_ckpt_path: its checkpoint.
+        llc_steps: low-level control steps per high-level action.
+        task: the ASE env with the goal; its character settings must be the low-level recipe's.
+    """
+
+    def __init__(
+        self,
+        llc_config: str,
+        llc_ckpt_path: str,
+        llc_steps: int = 5,
+        sim: SimConfig | None = None,
+        task: ASEConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
+        ImitationDataModule.__init__(self, sim=sim, task=task or ASEConfig(), **kwargs)
+        if llc_steps < 1:
+            raise MimicLitError(f"llc_steps must be >= 1, got {llc_steps}")
+        self.llc_config = llc_config
+        self.llc_ckpt_path = llc_ckpt_path
+        self.llc_steps = int(llc_steps)
+        self._llc = None
+
+    def low_level_policy(self):
+        """The frozen low-level ASE method (loaded once)."""
+        if self._llc is None:
+            from mimic_lit.play import load_policy
+
+            config = _resolve_existing(self.llc_config, "low-level recipe")
+            ckpt = _resolve_existing(self.llc_ckpt_path, "low-level checkpoint")
+            self._llc, _ = load_policy(config, ckpt)
+            if getattr(self._llc, "latent_dim", None) is None:
+                raise MimicLitError(f"'{ckpt}' is not an ASE checkpoint: a high-level controller needs skill latents")
+        return self._llc
+
+    def _make_env(self, sim: SimConfig, task: ASEConfig) -> VecEnv:
+        from mimic_lit.envs.hlc import HLCEnv
+
+        return HLCEnv(make_ase_env(sim, task), self.low_level_policy(), self.llc_steps)

@@ -88,3 +88,46 @@ def test_observation_normaliser_leaves_the_latent_dims_alone():
     module.set_latent_dim(8)
     module.build(20, 3)
     assert module.obs_normalizer.passthrough == 8
+
+
+def test_high_level_env_holds_the_chosen_latent_for_the_low_level_steps():
+    import pytest
+
+    from mimic_lit.envs.hlc import HLCEnv
+    from mimic_lit.errors import MimicLitError
+
+    env = make_ase_env(
+        SimConfig(robot="humanoid", num_envs=3, nthread=1),
+        ASEConfig(motion="shipped:humanoid/walk", disc_steps=2, latent_dim=8, goal="location", episode_length=0.4),
+    )
+    llc = ASE()
+    llc.set_latent_dim(8)
+    llc.build(env.layout.dim + 8, env.action_dim)
+    seen = []
+    act = llc.act
+    llc.act = lambda obs: seen.append(obs.clone()) or act(obs)  # record what the low level observes
+    hlc = HLCEnv(env, llc, llc_steps=3)
+    assert hlc.obs_dim == env.obs_dim - 8 and hlc.action_dim == 8
+    assert hlc.control_dt == pytest.approx(3 * env.control_dt)
+    obs = hlc.reset()
+    assert obs.shape == (3, hlc.obs_dim)
+    ended = 0
+    for _ in range(6):  # 18 control steps: every env passes its 12-step time limit once
+        action = torch.randn(3, 8)
+        seen.clear()
+        res = hlc.step(action)
+        chosen = action / action.norm(dim=-1, keepdim=True)
+        assert len(seen) == 3
+        for low_obs in seen:  # character obs + the chosen latent, never the goal
+            assert low_obs.shape == (3, env.layout.dim + 8)
+            assert torch.allclose(low_obs[:, -8:], chosen, atol=1e-6)
+        assert torch.allclose(env.latents, chosen, atol=1e-6)  # even for envs that reset meanwhile
+        assert res.obs.shape == (3, hlc.obs_dim) and res.reward.shape == (3,)
+        ended += int((res.done != 0).sum())
+        assert torch.isnan(res.info["episode_length"]).sum() == int((res.done == 0).sum())
+    assert ended >= 3
+    bad = ASE()
+    bad.set_latent_dim(8)
+    bad.build(env.layout.dim + 8 + 2, env.action_dim)  # trained with a goal in its obs: not a skill policy
+    with pytest.raises(MimicLitError, match="low-level policy observes"):
+        HLCEnv(env, bad)

@@ -5,5 +5,6 @@ from mimic_lit.methods.amp import AMP
 from mimic_lit.methods.ase import ASE
 from mimic_lit.methods.base import AWRConfig, NetworkConfig, OptimizerConfig, PPOConfig, RLModule
 from mimic_lit.methods.deepmimic import DeepMimic
+from mimic_lit.methods.hlc import HLC
 
-__all__ = ["ADD", "AMP", "ASE", "AWRConfig", "DeepMimic", "NetworkConfig", "OptimizerConfig", "PPOConfig", "RLModule"]
+__all__ = ["ADD", "AMP", "ASE", "AWRConfig", "DeepMimic", "HLC", "NetworkConfig", "OptimizerConfig", "PPOConfig", "RLModule"]
