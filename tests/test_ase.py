@@ -131,3 +131,21 @@ def test_high_level_env_holds_the_chosen_latent_for_the_low_level_steps():
     bad.build(env.layout.dim + 8 + 2, env.action_dim)  # trained with a goal in its obs: not a skill policy
     with pytest.raises(MimicLitError, match="low-level policy observes"):
         HLCEnv(env, bad)
+
+
+def test_latent_diversity_is_zero_for_one_latent_and_positive_for_different_ones():
+    from mimic_lit.metrics.diversity import latent_diversity
+
+    env = make_env(4, latent_dim=8)
+    torch.manual_seed(0)
+    model = ASE()
+    model.set_latent_dim(8)
+    model.build(env.obs_dim, env.action_dim)
+    with torch.no_grad():  # the output layer starts near zero; scale it so actions depend visibly on the latent
+        model.actor.mean.weight.mul_(30.0)
+    one = sample_unit_latents(1, 8, torch.Generator().manual_seed(3), "cpu", torch.float32).expand(4, 8)
+    same = latent_diversity(model, env, one.clone(), steps=10)
+    assert same.steps >= 5 and same.mean_pairwise_distance < 1e-9
+    different = sample_unit_latents(4, 8, torch.Generator().manual_seed(4), "cpu", torch.float32)
+    apart = latent_diversity(model, env, different, steps=10)
+    assert apart.mean_pairwise_distance > 1e-3, apart
