@@ -1,0 +1,78 @@
+"""Retargeting the DeepMimic humanoid onto the G1 and the K1 with mink IK: real clips, real checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mimic_lit.cli import main
+from mimic_lit.errors import MimicLitError
+from mimic_lit.motion.checks import check_clip
+from mimic_lit.motion.clip import MotionClip
+from mimic_lit.motion.shipped import shipped_clip
+from mimic_lit.retarget import RetargetMap, load_retarget_map, retarget_motion, shipped_map_path, source_from_clip
+
+
+
+def _walk() -> MotionClip:
+    return MotionClip.load(shipped_clip("humanoid", "walk"))
+
+
+@pytest.mark.parametrize("robot", ["g1", "k1"])
+def test_retargeted_walk_stands_on_the_ground_within_joint_limits_and_follows_the_source(robot: str):
+    source = source_from_clip(_walk(), fps=30)
+    result = retarget_motion(source, robot, load_retarget_map(shipped_map_path("humanoid", robot)))
+    clip = result.clip
+    assert clip.robot == robot and clip.num_frames == source.num_frames and clip.loop == "wrap"
+    report = check_clip(clip, robot)
+    assert report.joint_limit_violations == 0
+    assert report.penetration_depth < 0.01  # metres
+    assert report.foot_height_max < 0.03  # a foot is on the ground in every frame of a walk
+    assert result.position_error.mean() < 0.08  # mean distance of the mapped bodies to their targets
+    # the robot walks as far as the scaled source does
+    src_dist = np.linalg.norm(source.pos[-1, 0, :2] - source.pos[0, 0, :2]) * result.scale
+    rob_dist = np.linalg.norm(clip.root_pos[-1, :2] - clip.root_pos[0, :2])
+    assert abs(rob_dist - src_dist) < 0.05 * src_dist + 0.02
+
+
+def test_output_rate_is_real_resampling():
+    clip = _walk()  # 30 fps
+    s30, s60 = source_from_clip(clip, fps=30), source_from_clip(clip, fps=60)
+    assert s60.num_frames == 2 * (s30.num_frames - 1) + 1
+    np.testing.assert_allclose(s60.pos[::2], s30.pos, atol=1e-9)  # same instants, same poses
+    mid = s60.pos[1::2]  # in-between instants: between their neighbours, not copies of them
+    assert np.abs(mid - s30.pos[:-1]).max() > 1e-3 and np.abs(mid - s30.pos[1:]).max() > 1e-3
+    # joint-space interpolation: near the midpoint of the neighbours (bodies move on arcs, not lines)
+    np.testing.assert_allclose(mid, 0.5 * (s30.pos[:-1] + s30.pos[1:]), atol=0.05)
+
+
+def test_a_map_naming_unknown_bodies_fails_clearly():
+    data = {
+        "source": "humanoid", "robot": "g1", "root": {"robot": "pelvis", "source": "pelvis"},
+        "hips": {"robot": ["left_hip_roll_link", "right_hip_roll_link"], "source": ["left_thigh", "right_thigh"]},
+        "legs": ["left_ankle_roll_link", "right_ankle_roll_link"], "source_legs": ["left_foot", "right_foot"],
+        "targets": [{"robot": "left_kneee_link", "source": "left_shin"}],
+    }  # fmt: skip
+    mapping = RetargetMap.from_dict(data)
+    with pytest.raises(MimicLitError, match="left_kneee_link"):
+        retarget_motion(source_from_clip(_walk()), "g1", mapping)
+    with pytest.raises(MimicLitError, match="not a retargeting map"):
+        RetargetMap.from_dict({"source": "humanoid"})
+    with pytest.raises(MimicLitError, match="shipped"):
+        shipped_map_path("humanoid", "nao")
+
+
+def test_retarget_command_batch_mode(tmp_path: Path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    _walk().save(src / "walk.npz")
+    (src / "notes.md").write_text("not a motion")
+    out = tmp_path / "out"
+    assert main(["retarget", "--source", "deepmimic", "--robot", "k1", "--in", str(src), "--out", str(out), "--fps", "20"]) == 0
+    clip = MotionClip.load(out / "walk.npz")
+    assert clip.robot == "k1" and clip.fps == 20.0
+    assert "walk: " in capsys.readouterr().err
+    assert main(["retarget", "--source", "deepmimic", "--robot", "k1", "--in", str(src), "--out", str(out)]) == 2  # exists
+    assert main(["retarget", "--source", "smplx-npz", "--robot", "g1", "--in", "x.npz", "--out", "y.npz"]) == 2
