@@ -25,6 +25,30 @@ if TYPE_CHECKING:
 
 PENETRATION_TOL = 0.01  # m: a frame counts as penetrating when its lowest point is below -1 cm
 JOINT_LIMIT_TOL = 1e-3  # rad (or m for slide joints): slack for float noise in files
+STANCE_HEIGHT = 0.025  # m: stance needs the sole within this of the foot's usual lowest height (5th percentile) ...
+STANCE_SPEED = 0.5  # m/s: ... and the foot body moving slower than this horizontally (swing feet move at 1-4 m/s)
+SELF_COLLISION_TOL = 0.005  # m: robot geoms overlapping deeper than this collide with each other
+
+
+@dataclass(frozen=True)
+class CheckThresholds:
+    """Limits a clip must meet to pass (``check-motion`` exits non-zero otherwise); metres, rad/s.
+
+    Attributes:
+        penetration_depth: deepest point of any collision geom below the floor.
+        penetration_mean: mean over frames of how far the lowest point is below the floor.
+        float_height: median over frames of the lowest foot point (a clip that hovers).
+        foot_slide: mean horizontal travel of a foot during one stance phase.
+        joint_speed: fastest joint speed (a spike: a frame jump or a wrapped angle).
+        root_speed: fastest root speed (m/s).
+    """
+
+    penetration_depth: float = PENETRATION_TOL
+    penetration_mean: float = 0.01
+    float_height: float = 0.02
+    foot_slide: float = 0.02
+    joint_speed: float = 30.0
+    root_speed: float = 10.0
 
 
 @dataclass
@@ -51,6 +75,20 @@ class MotionCheckReport:
         worst_joint_excess: that largest excess beyond the limit.
         worst_joint_frame: the frame where it happens (-1 when there is none).
         violations_per_joint: joint name -> number of violating frames (only joints that violate).
+        penetration_mean: mean over frames of ``max(0, -lowest point)``.
+        float_height: ``max(0, median over frames of the lowest foot point)``.
+        stance_phases: contiguous runs (>= 2 frames) of a foot in stance: its sole within
+            ``STANCE_HEIGHT`` of its 5th-percentile height and its body slower than ``STANCE_SPEED``.
+        foot_slide_mean, foot_slide_max: horizontal path length of the foot body during a stance
+            phase, mean and max over phases (0 without stance phases).
+        max_joint_speed: fastest finite-difference joint speed (rad/s for hinges).
+        max_root_speed: fastest finite-difference root speed (m/s).
+        speed_spike_frames: frames whose joint or root speed exceeds the thresholds.
+        self_collision_frames: frames where two robot geoms overlap deeper than ``SELF_COLLISION_TOL``.
+        self_collision_depth: the deepest such overlap (m).
+        self_collision_pair: the two bodies of that overlap (``None`` when there is none).
+        thresholds: the limits :meth:`issues` applies.
+        traces: per-frame series for plots (not part of :meth:`to_dict`).
     """
 
     clip: str
@@ -73,6 +111,19 @@ class MotionCheckReport:
     worst_joint_excess: float
     worst_joint_frame: int
     violations_per_joint: dict[str, int] = field(default_factory=dict)
+    penetration_mean: float = 0.0
+    float_height: float = 0.0
+    stance_phases: int = 0
+    foot_slide_mean: float = 0.0
+    foot_slide_max: float = 0.0
+    max_joint_speed: float = 0.0
+    max_root_speed: float = 0.0
+    speed_spike_frames: int = 0
+    self_collision_frames: int = 0
+    self_collision_depth: float = 0.0
+    self_collision_pair: tuple[str, str] | None = None
+    thresholds: CheckThresholds = field(default_factory=CheckThresholds)
+    traces: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def penetration_pct(self) -> float:
@@ -97,15 +148,43 @@ class MotionCheckReport:
                 f"joint limits exceeded in {self.joint_limit_pct:.0f}% of frames, worst {self.worst_joint} "
                 f"by {np.degrees(self.worst_joint_excess):.1f} deg at frame {self.worst_joint_frame}"
             )
+        th = self.thresholds
+        if self.penetration_mean > th.penetration_mean:
+            out.append(f"mean ground penetration {100 * self.penetration_mean:.1f} cm")
         if self.foot_height_min > 0.05:
             out.append(f"feet never touch the floor (lowest foot point {100 * self.foot_height_min:.1f} cm)")
+        elif self.float_height > th.float_height:
+            out.append(f"feet float: median lowest foot point {100 * self.float_height:.1f} cm above the floor")
+        if self.foot_slide_mean > th.foot_slide:
+            out.append(
+                f"feet slide {100 * self.foot_slide_mean:.1f} cm per stance phase on average "
+                f"(worst {100 * self.foot_slide_max:.1f} cm)"
+            )
+        if self.speed_spike_frames:
+            out.append(
+                f"velocity spikes in {self.speed_spike_frames} frames (joint up to {self.max_joint_speed:.0f} rad/s, "
+                f"root up to {self.max_root_speed:.1f} m/s)"
+            )
+        if self.self_collision_frames:
+            a, b = self.self_collision_pair or ("?", "?")
+            out.append(
+                f"self-collision in {self.self_collision_frames} frames, worst {a}/{b} "
+                f"{100 * self.self_collision_depth:.1f} cm deep"
+            )
         return out
+
+    @property
+    def passed(self) -> bool:
+        """True when the clip meets every threshold."""
+        return not self.issues()
 
     def to_dict(self) -> dict:
         """Plain-types dict (for JSON), with the derived percentages included."""
         d = asdict(self)
+        d.pop("traces")
         d["penetration_pct"] = self.penetration_pct
         d["joint_limit_pct"] = self.joint_limit_pct
+        d["passed"] = self.passed
         return d
 
 
@@ -215,10 +294,55 @@ def _limited_columns(model: mujoco.MjModel) -> tuple[list[str], np.ndarray, np.n
 
 
 # --------------------------------------------------------------------------- the check
-def check_clip(clip: MotionClip, robot: str | RobotSpec | None = None, *, name: str | None = None) -> MotionCheckReport:
+def _stance_slides(foot_xy: np.ndarray, stance: np.ndarray) -> list[float]:
+    """Horizontal path length of one foot over each stance phase (contiguous runs of >= 2 frames)."""
+    slides, start = [], None
+    for t, on in enumerate(list(stance) + [False]):
+        if on and start is None:
+            start = t
+        elif not on and start is not None:
+            if t - start >= 2:
+                slides.append(float(np.linalg.norm(np.diff(foot_xy[start:t], axis=0), axis=1).sum()))
+            start = None
+    return slides
+
+
+def _self_collisions(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[int, float, tuple[str, str] | None]:
+    """(frames with robot geoms overlapping deeper than ``SELF_COLLISION_TOL``, deepest overlap,
+    its body pair) from MuJoCo's own collision detection (the MJCF's contype/conaffinity and
+    excludes decide which pairs can collide; parent and child never do)."""
+    import mujoco
+
+    data = mujoco.MjData(model)
+    frames, deepest, pair = 0, 0.0, None
+    for i in range(qpos.shape[0]):
+        data.qpos[:] = qpos[i]
+        mujoco.mj_fwdPosition(model, data)
+        hit = False
+        for c in data.contact[: data.ncon]:
+            b1, b2 = int(model.geom_bodyid[c.geom1]), int(model.geom_bodyid[c.geom2])
+            if b1 == 0 or b2 == 0 or -c.dist <= SELF_COLLISION_TOL:
+                continue
+            hit = True
+            if -c.dist > deepest:
+                deepest = float(-c.dist)
+                name = lambda b: mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, b)  # noqa: E731
+                pair = (name(b1), name(b2))
+        frames += hit
+    return frames, deepest, pair
+
+
+def check_clip(
+    clip: MotionClip,
+    robot: str | RobotSpec | None = None,
+    *,
+    name: str | None = None,
+    thresholds: CheckThresholds | None = None,
+) -> MotionCheckReport:
     """Replay ``clip`` on ``robot`` (default: the clip's own robot) and measure its kinematic problems.
 
-    ``name`` labels the report (default: the clip's name).
+    ``name`` labels the report (default: the clip's name); ``thresholds`` decide what counts as a
+    problem (:class:`CheckThresholds` defaults).
     """
     import mujoco
 
@@ -256,6 +380,33 @@ def check_clip(clip: MotionClip, robot: str | RobotSpec | None = None, *, name: 
         bad = np.zeros((qpos.shape[0], 0), dtype=bool)
         has_bad, per_joint, worst_t, worst_j = False, {}, 0, 0
 
+    # Feet: stance phases and how far the foot body travels in each.
+    import mujoco as _mj
+
+    data = _mj.MjData(model)
+    foot_xy = np.empty((qpos.shape[0], len(foot_ids), 2))
+    for i in range(qpos.shape[0]):
+        data.qpos[:] = qpos[i]
+        _mj.mj_kinematics(model, data)
+        foot_xy[i] = data.xpos[foot_ids, :2]
+    slides: list[float] = []
+    rate = float(clip.fps)
+    for k in range(per_foot.shape[1]):
+        speed = np.linalg.norm(np.gradient(foot_xy[:, k], axis=0), axis=1) * rate if qpos.shape[0] > 1 else np.zeros(1)
+        ground = np.percentile(per_foot[:, k], 5)  # robust to a few penetrating frames
+        stance = (per_foot[:, k] < ground + STANCE_HEIGHT) & (speed < STANCE_SPEED)
+        slides += _stance_slides(foot_xy[:, k], stance)
+
+    # Speeds by finite differences (joint angles of ball joints are quaternions: skip those columns).
+    th = thresholds or CheckThresholds()
+    dt = 1.0 / float(clip.fps)
+    scalar_cols = cols if cols.size else np.zeros(0, dtype=int)
+    joint_speed = np.abs(np.diff(clip.joint_pos[:, scalar_cols], axis=0)) / dt if scalar_cols.size else np.zeros((0, 0))
+    root_speed = np.linalg.norm(np.diff(clip.root_pos, axis=0), axis=1) / dt
+    frame_joint_speed = joint_speed.max(axis=1) if joint_speed.size else np.zeros(max(qpos.shape[0] - 1, 0))
+    spikes = (frame_joint_speed > th.joint_speed) | (root_speed > th.root_speed)
+    collide_frames, collide_depth, collide_pair = _self_collisions(model, qpos)
+
     return MotionCheckReport(
         clip=name or clip.name or "clip",
         robot=spec.name,
@@ -277,4 +428,23 @@ def check_clip(clip: MotionClip, robot: str | RobotSpec | None = None, *, name: 
         worst_joint_excess=float(excess[worst_t, worst_j]) if has_bad else 0.0,
         worst_joint_frame=int(worst_t) if has_bad else -1,
         violations_per_joint=per_joint,
+        penetration_mean=float(np.maximum(0.0, -per_frame_low).mean()),
+        float_height=float(max(0.0, np.median(foot_low))),
+        stance_phases=len(slides),
+        foot_slide_mean=float(np.mean(slides)) if slides else 0.0,
+        foot_slide_max=float(np.max(slides)) if slides else 0.0,
+        max_joint_speed=float(frame_joint_speed.max()) if frame_joint_speed.size else 0.0,
+        max_root_speed=float(root_speed.max()) if root_speed.size else 0.0,
+        speed_spike_frames=int(spikes.sum()),
+        self_collision_frames=int(collide_frames),
+        self_collision_depth=float(collide_depth),
+        self_collision_pair=collide_pair,
+        thresholds=th,
+        traces={
+            "time": np.arange(qpos.shape[0]) * dt,
+            "foot_height": per_foot,
+            "lowest_point": per_frame_low,
+            "root_height": clip.root_pos[:, 2].copy(),
+            "joint_speed": np.concatenate([[0.0], frame_joint_speed]) if frame_joint_speed.size else np.zeros(qpos.shape[0]),
+        },
     )
