@@ -76,3 +76,19 @@ def test_retarget_command_batch_mode(tmp_path: Path, capsys):
     assert "walk: " in capsys.readouterr().err
     assert main(["retarget", "--source", "deepmimic", "--robot", "k1", "--in", str(src), "--out", str(out)]) == 2  # exists
     assert main(["retarget", "--source", "smplx-npz", "--robot", "g1", "--in", "x.npz", "--out", "y.npz"]) == 2
+
+
+@pytest.mark.parametrize("robot", ["g1", "k1"])
+def test_retarget_then_clean_meets_the_quality_bar(robot: str):
+    """Issue 6: DeepMimic walk on the G1 and K1, retargeted and cleaned: mean penetration <= 1 cm,
+    foot sliding in stance <= 2 cm, no joint-limit violations, no self-collisions."""
+    from mimic_lit.motion.clean import clean_clip
+
+    raw = retarget_motion(source_from_clip(_walk(), fps=30), robot, load_retarget_map(shipped_map_path("humanoid", robot)))
+    clean = clean_clip(raw.clip)
+    report = check_clip(clean, robot)
+    assert report.penetration_mean <= 0.01 and report.penetration_depth <= 0.01
+    assert report.stance_phases >= 2 and report.foot_slide_mean <= 0.02
+    assert report.joint_limit_violations == 0 and report.self_collision_frames == 0
+    assert report.float_height <= 0.02
+    assert report.passed, report.issues()

@@ -3,7 +3,8 @@
 For every output frame the robot's pose is solved as a small QP (mink, solver ``daqp``): frame
 tasks pull the mapped robot bodies toward their targets (see :mod:`mimic_lit.retarget.mapping`),
 a light posture task keeps unconstrained joints near their rest angles, and a configuration limit
-keeps every joint inside its range. Each frame starts from the previous frame's solution, so
+keeps every joint inside its range, and a collision-avoidance limit keeps the map's body groups
+apart (arms out of the hips). Each frame starts from the previous frame's solution, so
 the IK tracks the motion smoothly and needs few iterations. Afterwards the clip is shifted
 vertically so that the robot's lowest collision geoms sit on the ground (the 20th percentile of
 the per-frame lowest point becomes 0: stance frames of walks and runs alike), and joints are
@@ -76,6 +77,9 @@ def retarget_motion(
     rob_rest_pos, rob_rest_quat = rr_pos[0].numpy(), rr_quat[0].numpy()
     rob_index = skel.body_names.index
 
+    def rob_body_id(name: str) -> int:
+        return mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, name)
+
     scale = mapping.scale
     if scale is None:
         scale = _leg_length(rob_rest_pos, rob_index, mapping.hips_robot, mapping.ankles_robot) / _leg_length(
@@ -127,6 +131,12 @@ def retarget_motion(
     if mapping.posture_weight > 0:
         tasks.append(posture)
     limits = [mink.ConfigurationLimit(model)]
+    if mapping.avoid:
+        geoms_of = lambda bodies: _collision_geoms(model, {rob_body_id(b) for b in bodies})  # noqa: E731
+        pairs = [(geoms_of(a), geoms_of(b)) for a, b in mapping.avoid]
+        limits.append(mink.CollisionAvoidanceLimit(
+            model, pairs, minimum_distance_from_collisions=0.01, collision_detection_distance=0.05,
+        ))  # fmt: skip
     configuration.update(q0)
 
     n = source.num_frames
@@ -155,7 +165,8 @@ def retarget_motion(
     # Exact joint limits, then feet on the ground.
     low = model.jnt_range[:, 0]
     for j in range(model.njnt):
-        if model.jnt_limited[j] and model.jnt_type[j] in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
+        hinge_or_slide = int(model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+        if model.jnt_limited[j] and hinge_or_slide:
             a = model.jnt_qposadr[j]
             qpos[:, a] = np.clip(qpos[:, a], low[j], model.jnt_range[j, 1])
     geoms = np.asarray(_collision_geoms(model), dtype=int)

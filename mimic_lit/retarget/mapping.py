@@ -9,6 +9,8 @@ A map is a small YAML file (shipped ones live in ``mimic_lit/data/retarget/``)::
     legs: [left_ankle_roll_link, right_ankle_roll_link]   # robot bodies whose chain sets the scale
     source_legs: [left_foot, right_foot]
     posture_weight: 0.05
+    avoid:                    # robot body groups the IK keeps apart (collision avoidance)
+      - [[left_elbow_link], [pelvis, left_hip_roll_link]]
     targets:
       - {robot: left_knee_link, source: left_shin, position: 1.0}
       - {robot: left_ankle_roll_link, source: left_foot, position: 1.0, orientation: 0.5}
@@ -64,6 +66,7 @@ class RetargetMap:
     root_position: float = 1.0
     root_orientation: float = 1.0
     scale: float | None = None  # None: the leg-length ratio
+    avoid: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # body groups kept apart (arms vs hips)
     notes: str = field(default="", compare=False)
 
     @classmethod
@@ -91,6 +94,7 @@ class RetargetMap:
                 root_position=float(root.get("position", 1.0)),
                 root_orientation=float(root.get("orientation", 1.0)),
                 scale=None if data.get("scale") is None else float(data["scale"]),
+                avoid=tuple((tuple(a), tuple(b)) for a, b in data.get("avoid", [])),
                 notes=str(data.get("notes", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -99,6 +103,7 @@ class RetargetMap:
     def check_bodies(self, robot_bodies: set[str], source_bodies: set[str]) -> None:
         """Raise a clear error naming every body the map refers to that a skeleton lacks."""
         robot_used = {self.root_robot, *self.hips_robot, *self.ankles_robot, *(t.robot for t in self.targets)}
+        robot_used |= {b for a_group, b_group in self.avoid for b in (*a_group, *b_group)}
         source_used = {self.root_source, *self.hips_source, *self.ankles_source, *(t.source for t in self.targets)}
         missing = [f"robot body '{b}'" for b in sorted(robot_used - robot_bodies)]
         missing += [f"source body '{b}'" for b in sorted(source_used - source_bodies)]
