@@ -137,6 +137,13 @@ def _foot_lock(spec: RobotSpec, qpos: np.ndarray, stance: np.ndarray, foot_pos: 
     pelvis = mink.FrameTask(root_body, "body", position_cost=1.0, orientation_cost=1.0, lm_damping=1.0)
     posture = mink.PostureTask(model, cost=0.1)
     limits = [mink.ConfigurationLimit(model)]
+    if len(spec.foot_bodies) == 2:  # locked feet must not be pushed into each other (crossing steps in turns)
+        sides = []
+        for body in spec.body_ids(spec.foot_bodies):
+            sides.append(_collision_geoms(model, {int(body), int(model.body_parentid[body])}))
+        limits.append(mink.CollisionAvoidanceLimit(
+            model, [tuple(sides)], minimum_distance_from_collisions=0.005, collision_detection_distance=0.15,
+        ))  # fmt: skip
     frames = np.flatnonzero(moved)
     for n_done, t in enumerate(frames):
         configuration.update(qpos[t])

@@ -135,7 +135,7 @@ def retarget_motion(
         geoms_of = lambda bodies: _collision_geoms(model, {rob_body_id(b) for b in bodies})  # noqa: E731
         pairs = [(geoms_of(a), geoms_of(b)) for a, b in mapping.avoid]
         limits.append(mink.CollisionAvoidanceLimit(
-            model, pairs, minimum_distance_from_collisions=0.01, collision_detection_distance=0.05,
+            model, pairs, minimum_distance_from_collisions=0.01, collision_detection_distance=0.15,
         ))  # fmt: skip
     configuration.update(q0)
 
