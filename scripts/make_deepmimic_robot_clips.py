@@ -1,13 +1,13 @@
 """Make the shipped G1 and K1 versions of the DeepMimic walk, run, kick, spinkick and turn clips.
 
-Each DeepMimic humanoid clip (MIT, ``../shared/data/deepmimic/motions``) is retargeted onto the
+Each DeepMimic humanoid clip (MIT, kept in ``mimic_lit/data/motions/sources/deepmimic``) is retargeted onto the
 robot (``mimic-lit retarget`` at 30 fps), cleaned (``mimic-lit clean-motion``: feet on the floor,
 locked in stance), checked (``mimic-lit check-motion``), and written to
 ``mimic_lit/data/motions/<robot>/deepmimic_<name>.npz``. The turn is the 6-second window of
 ``long/humanoid3d_long_walk2`` with the largest heading change. Prints the before/after numbers as
 the Markdown table of docs/data.md.
 
-    python scripts/make_deepmimic_robot_clips.py --source ../shared/data/deepmimic/motions
+    python scripts/make_deepmimic_robot_clips.py   # sources: mimic_lit/data/motions/sources/deepmimic
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def turn_window(clip) -> tuple[float, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--source", default=str(ROOT.parent / "shared" / "data" / "deepmimic" / "motions"))
+    p.add_argument("--source", default=str(ROOT / "mimic_lit" / "data" / "motions" / "sources" / "deepmimic"))
     p.add_argument("--robots", nargs="+", default=["g1", "k1"])
     args = p.parse_args()
 
@@ -61,7 +61,7 @@ def main() -> None:
             raw.clip.name = f"deepmimic_{name}"
             clean = clean_clip(raw.clip, CleanConfig(trim_start=trim[0], trim_end=trim[1]))
             clean.loop = loop if trim == (0.0, 0.0) else "clamp"
-            clean.source = f"DeepMimic {file} (MIT), retargeted and cleaned by scripts/make_deepmimic_robot_clips.py"
+            clean.source = f"sources/deepmimic/{file} (MIT), retargeted to {robot} and cleaned by scripts/make_deepmimic_robot_clips.py"
             before, after = check_clip(raw.clip), check_clip(clean)
             out = ROOT / "mimic_lit" / "data" / "motions" / robot / f"deepmimic_{name}.npz"
             clean.save(out, overwrite=True)

@@ -40,9 +40,10 @@ def _up_z(quat_wxyz: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------ shipped clips
 def test_every_shipped_clip_loads_and_validates():
     paths = shipped_clip_paths()
-    by_robot = {r: [p for p in paths if p.parent.name == r] for r in ("humanoid", "g1")}
+    by_robot = {r: [p for p in paths if p.parent.name == r] for r in ("humanoid", "g1", "k1")}
     assert len(by_robot["humanoid"]) == len(list(DEEPMIMIC.glob("humanoid3d_*.txt"))) - 1  # minus the ctrl file
-    assert len(by_robot["g1"]) == 15 + 5 + 3
+    assert len(by_robot["g1"]) == 15 + 5 + 3 + 5  # ASAP, Kimodo, G1 Moves, DeepMimic retargets
+    assert len(by_robot["k1"]) == 5  # DeepMimic retargets
     for path in paths:
         robot = get_robot(path.parent.name)
         clip = MotionClip.load(path, robot)
@@ -484,3 +485,31 @@ def test_convert_choices_match_formats():
     assert set(convert._FORMAT_CHOICES) == {"auto", *FORMATS}
     assert set(convert._LAYOUT_CHOICES) == set(LAYOUTS)
     assert os.path.basename(convert.__file__) == "convert.py"
+
+
+# ------------------------------------------------------------------------------------ both ways
+@pytest.mark.parametrize("robot,name", [("g1", "deepmimic_walk"), ("k1", "deepmimic_kick"), ("humanoid", "spinkick")])
+def test_our_clip_to_mimickit_and_gmr_pickles_and_back_is_exact(tmp_path, robot, name):
+    from mimic_lit.cli import main
+    from mimic_lit.motion.clip import MotionClip
+    from mimic_lit.motion.shipped import shipped_clip
+
+    ours = MotionClip.load(shipped_clip(robot, name))
+    mk, gmr = tmp_path / "clip_mk.pkl", tmp_path / "clip_gmr.pkl"
+    assert main(["convert", "--in", f"{robot}/{name}", "--to", "mimickit", "--out", str(mk)]) == 0
+    back = load_motion(mk, robot)
+    np.testing.assert_allclose(back.root_pos, ours.root_pos, atol=1e-6)
+    np.testing.assert_allclose(back.joint_pos, ours.joint_pos, atol=1e-6)
+    same_rot = np.abs((back.root_quat * ours.root_quat).sum(1))  # q and -q are one rotation
+    np.testing.assert_allclose(same_rot, 1.0, atol=1e-9)
+    assert back.fps == ours.fps and back.loop == ours.loop
+    if robot == "humanoid":
+        return  # GMR has no DeepMimic humanoid
+    assert main(["convert", "--in", f"{robot}/{name}", "--to", "gmr", "--out", str(gmr)]) == 0
+    raw = pickle.loads(gmr.read_bytes())
+    assert set(raw) >= {"fps", "root_pos", "root_rot", "dof_pos"} and raw["robot"] in ("unitree_g1", "booster_k1")
+    np.testing.assert_allclose(raw["root_rot"][:, 3], ours.root_quat[:, 0])  # x y z w on disk
+    back = load_motion(gmr)  # the robot comes from the file
+    assert back.robot == robot
+    np.testing.assert_allclose(back.qpos, ours.qpos, atol=1e-12)
+    assert main(["convert", "--in", f"{robot}/{name}", "--to", "gmr", "--out", str(tmp_path / "x.npz")]) == 2  # suffix

@@ -1,6 +1,8 @@
-"""Convert a motion file (DeepMimic .txt, qpos .csv, ASAP/MimicKit/GMR .pkl, .npz) into a mimic-lit .npz clip.
+"""Convert a motion file (DeepMimic .txt, qpos .csv, ASAP/MimicKit/GMR .pkl, .npz) into a mimic-lit .npz
+clip, or (--to mimickit|gmr) into a MimicKit or GMR .pkl, so clips move both ways.
 
-Example: ``mimic-lit convert --in walk.csv --robot g1 --layout protomotions --out walk.npz``.
+Examples: ``mimic-lit convert --in walk.csv --robot g1 --layout protomotions --out walk.npz``;
+``mimic-lit convert --in g1/deepmimic_walk --to mimickit --out walk.pkl``.
 The output is written atomically, only after the input converted and validated, and an existing
 output is kept unless ``--overwrite`` is given.
 """
@@ -18,7 +20,9 @@ _LAYOUT_CHOICES = ("protomotions", "g1_moves", "beyondmimic", "booster")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the ``convert`` options on ``parser`` (no heavy imports here: ``--help`` stays instant)."""
     parser.add_argument("--in", dest="input", required=True, metavar="FILE", help="input motion file")
-    parser.add_argument("--out", required=True, metavar="FILE", help="output clip (.npz)")
+    parser.add_argument("--out", required=True, metavar="FILE", help="output clip (.npz, or .pkl with --to)")
+    parser.add_argument("--to", default="npz", choices=("npz", "mimickit", "gmr"),
+                        help="output format: mimic-lit .npz (default), MimicKit .pkl (exp-map frames) or GMR .pkl")
     parser.add_argument(
         "--robot", default=None, help="robot the motion is for (humanoid, g1, k1, t1); inferred when the format says"
     )
@@ -59,10 +63,14 @@ def run(args: argparse.Namespace) -> int:
     from mimic_lit.motion.formats import load_motion
 
     out = Path(args.out)
+    suffix = ".npz" if args.to == "npz" else ".pkl"
+    if out.suffix.lower() != suffix:
+        raise MimicLitError(f"--out must end in {suffix} for --to {args.to}, got '{out}'")
     if not Path(args.input).is_file():
-        raise MimicLitError(f"motion file not found: '{args.input}'")
-    if out.suffix.lower() != ".npz":
-        raise MimicLitError(f"--out must end in .npz, got '{out}'")
+        from mimic_lit.commands._motion_arg import resolve_motion_path
+
+        path, implied = resolve_motion_path(args.input, args.robot)  # shipped names (g1/deepmimic_walk) too
+        args.input, args.robot = str(path), args.robot or implied
     if out.exists() and not args.overwrite:
         raise MimicLitError(f"'{out}' exists; pass --overwrite to replace it")
     if Path(args.input).resolve() == out.resolve():
@@ -78,7 +86,16 @@ def run(args: argparse.Namespace) -> int:
     clip = load_motion(args.input, robot=args.robot, format=args.format, **options)
     if not clip.source:
         clip.source = str(args.input)
-    clip.save(out, overwrite=args.overwrite)
+    if args.to == "mimickit":
+        from mimic_lit.motion.formats import save_mimickit_pkl
+
+        save_mimickit_pkl(clip, out)
+    elif args.to == "gmr":
+        from mimic_lit.motion.formats import save_gmr_pkl
+
+        save_gmr_pkl(clip, out)
+    else:
+        clip.save(out, overwrite=args.overwrite)
     print(
         f"wrote {out}: robot {clip.robot}, {clip.num_frames} frames at {clip.fps:g} fps "
         f"({clip.duration:.2f} s), loop {clip.loop}"

@@ -224,5 +224,6 @@ def clean_clip(
             qpos[:, 2] += _ground(spec, qpos, stance.any(axis=1))
     return MotionClip.from_qpos(
         qpos, fps, robot=spec.name, name=clip.name, loop=clip.loop if first == 0 and last == clip.num_frames else "clamp",
+        joint_names=tuple(spec.joint_names),
         source=f"{clip.source or clip.name} (cleaned by mimic-lit clean-motion)",
     )  # fmt: skip

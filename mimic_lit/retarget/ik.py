@@ -175,7 +175,7 @@ def retarget_motion(
     shift = -float(np.percentile(lowest, 20))
     qpos[:, 2] += shift
     clip = MotionClip.from_qpos(
-        qpos, source.fps, robot=spec.name, name=source.clip_name, loop=source.loop,
+        qpos, source.fps, robot=spec.name, name=source.clip_name, loop=source.loop, joint_names=tuple(spec.joint_names),
         source=f"retargeted from {source.source or source.clip_name} ({source.name} -> {spec.name}, mimic-lit retarget)",
     )  # fmt: skip
     return RetargetResult(clip=clip, scale=float(scale), position_error=err, ground_shift=shift)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mimic_lit.motion.clip import MotionClip
     from mimic_lit.robots.spec import RobotSpec
 
-__all__ = ["FORMATS", "FormatInfo", "load_motion", "detect_format", "save_mimickit_pkl"]
+__all__ = ["FORMATS", "FormatInfo", "load_motion", "detect_format", "save_gmr_pkl", "save_mimickit_pkl"]
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,13 @@ _LOADERS: dict[str, Callable[[Path, Any, Any, dict[str, Any]], "MotionClip"]] = 
     "mimickit": _load_mimickit,
     "gmr": _load_gmr,
 }
+
+
+def save_gmr_pkl(clip: "MotionClip", path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write ``clip`` as a GMR ``.pkl`` (see :func:`mimic_lit.motion.formats.gmr_pkl.save_gmr_pkl`)."""
+    from mimic_lit.motion.formats.gmr_pkl import save_gmr_pkl as _save
+
+    return _save(clip, path, overwrite=overwrite)
 
 
 def save_mimickit_pkl(

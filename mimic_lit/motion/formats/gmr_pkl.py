@@ -83,3 +83,40 @@ def load_gmr_pkl(
     if not is_gmr_dict(obj):
         raise MotionFormatError(f"'{path}': not a GMR motion (expected a dict with {', '.join(GMR_KEYS)})")
     return clip_from_gmr_dict(obj, str(path), robot, loop=loop, name=name)
+
+
+def save_gmr_pkl(clip: "MotionClip", path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write ``clip`` as a GMR output pickle (numpy arrays; root quaternion x, y, z, w), atomically.
+
+    GMR's own tools read it; ``local_body_pos`` and ``link_body_list`` are ``None``, as GMR writes
+    them when it does not store body positions. The robot is named the way GMR names it.
+    """
+    import pickle
+    import tempfile
+
+    import numpy as np
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise MotionFormatError(f"'{path}' exists; pass overwrite=True (or --overwrite) to replace it")
+    gmr_names = {v: k for k, v in _GMR_ROBOT_NAMES.items()}
+    q = np.asarray(clip.root_quat, dtype=np.float64)
+    payload = {
+        "fps": float(clip.fps),
+        "root_pos": np.asarray(clip.root_pos, dtype=np.float64),
+        "root_rot": np.concatenate([q[:, 1:], q[:, :1]], axis=1),  # w x y z -> x y z w
+        "dof_pos": np.asarray(clip.joint_pos, dtype=np.float64),
+        "local_body_pos": None,
+        "link_body_list": None,
+        "robot": gmr_names.get(clip.robot, clip.robot),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".pkl", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(payload, f, protocol=4)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
