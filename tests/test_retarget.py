@@ -106,3 +106,69 @@ def test_shipped_retargeted_clips_meet_the_quality_bar(robot: str, name: str):
         assert report.self_collision_frames <= 20
     else:
         assert report.passed, report.issues()
+
+
+TINY_BVH = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
+  JOINT Leg
+  {
+    OFFSET 0 -10 0
+    CHANNELS 3 Zrotation Yrotation Xrotation
+    End Site
+    {
+      OFFSET 0 -10 0
+    }
+  }
+}
+MOTION
+Frames: 3
+Frame Time: 0.5
+0 20 0 0 0 0 0 0 0
+0 20 10 0 0 90 0 0 0
+0 20 20 0 0 90 0 0 0
+"""
+
+
+def test_bvh_forward_kinematics_axes_units_and_resampling(tmp_path: Path):
+    from mimic_lit.retarget.bvh import load_bvh_source
+
+    path = tmp_path / "tiny.bvh"
+    path.write_text(TINY_BVH)
+    src = load_bvh_source(path, fps=4.0, unit=0.01)  # 2 fps in the file, 4 out: real in-between frames
+    assert src.name == "bvh" and src.body_names == ("Hips", "Leg") and src.num_frames == 5
+    # Y up / +Z forward in the file become Z up / +X forward here; centimetres become metres.
+    np.testing.assert_allclose(src.pos[0], [[0, 0, 0.2], [0, 0, 0.1]], atol=1e-12)
+    # frame 1: root moved 10 forward and pitched 90 deg about the file's X (our Y): the leg points back
+    np.testing.assert_allclose(src.pos[2], [[0.1, 0, 0.2], [0.0, 0, 0.2]], atol=1e-12)
+    np.testing.assert_allclose(src.pos[1, 0], [0.05, 0, 0.2], atol=1e-12)  # halfway, linearly
+    # orientations relative to the rest pose: 90 deg about our Y at frame 1, slerped to 45 deg halfway
+    import torch
+
+    from mimic_lit.utils.rotations import quat_conj, quat_mul
+
+    rel = quat_mul(torch.as_tensor(src.quat[:, 0]), quat_conj(torch.as_tensor(src.rest_quat[0])).expand(5, 4)).numpy()
+    for frame, angle in ((1, np.pi / 4), (2, np.pi / 2), (4, np.pi / 2)):
+        expected = np.array([np.cos(angle / 2), 0.0, np.sin(angle / 2), 0.0])
+        assert abs(abs(rel[frame] @ expected) - 1.0) < 1e-9, (frame, rel[frame])
+    (tmp_path / "bad.bvh").write_text("HIERARCHY\nROOT Hips\n{\n OFFSET 0 0\n")
+    with pytest.raises(MimicLitError, match="malformed BVH|unexpected"):
+        load_bvh_source(tmp_path / "bad.bvh")
+
+
+def test_cmu_bvh_walk_to_k1_through_the_command_then_clean(tmp_path: Path):
+    from mimic_lit.motion.clean import clean_clip
+
+    bvh = Path(__file__).resolve().parents[2] / "shared" / "data" / "human_mocap" / "cmu_bvh" / "10_04.bvh"
+    if not bvh.is_file():
+        pytest.skip("the CMU BVH files of ../shared/data are not beside this checkout")
+    out = tmp_path / "k1_walk.npz"
+    assert main(["retarget", "--source", "bvh", "--robot", "k1", "--in", str(bvh), "--out", str(out), "--fps", "15"]) == 0
+    clip = MotionClip.load(out)
+    assert clip.robot == "k1" and clip.fps == 15.0 and clip.duration > 4.0
+    travelled = np.linalg.norm(clip.root_pos[-1, :2] - clip.root_pos[0, :2])
+    assert travelled > 1.0  # it walks
+    report = check_clip(clean_clip(clip))
+    assert report.joint_limit_violations == 0 and report.penetration_mean <= 0.01 and report.foot_slide_mean <= 0.02

@@ -11,13 +11,16 @@ Sources:
   deepmimic   DeepMimic humanoid clips: .txt files, humanoid .npz clips, or shipped names
               (humanoid/walk)
   gmr-pkl     a GMR output pickle (already robot motion): resampled to --fps, robot checked
-  bvh         not implemented yet (the CMU BVH skeleton needs its own map)
+  bvh         BVH motion capture; CMU files (cgspeed joint names) use the shipped cmu maps,
+              any other skeleton needs --map (its source name is "bvh"); --bvh-unit sets metres
+              per file unit (default: CMU's 0.056444, else 0.01)
   smplx-npz   not implemented: forward kinematics of SMPL-X needs the SMPL-X body model, which
               mimic-lit cannot ship or download
 
 examples:
   mimic-lit retarget --source deepmimic --robot g1 --in humanoid/walk --out g1_walk.npz
   mimic-lit retarget --source deepmimic --robot k1 --in DeepMimic/data/motions --out k1_clips/ --fps 30
+  mimic-lit retarget --source bvh --robot g1 --in cmu/10_04.bvh --out g1_cmu_walk.npz
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--map", dest="map_path", default=None, metavar="YAML",
                         help="body map (default: the shipped one for this source and robot)")
     parser.add_argument("--iterations", type=int, default=8, help="IK iterations per frame (default: 8)")
+    parser.add_argument("--bvh-unit", type=float, default=None, metavar="M",
+                        help="BVH: metres per file unit (default: CMU's 0.056444 for CMU skeletons, else 0.01)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
@@ -86,8 +91,6 @@ def run(args: argparse.Namespace) -> int:
         raise MimicLitError(f"--fps must be > 0, got {args.fps}")
     if args.iterations < 1:
         raise MimicLitError(f"--iterations must be >= 1, got {args.iterations}")
-    if args.source == "bvh":
-        raise MimicLitError("--source bvh is not implemented yet: the CMU BVH skeleton has no body map (issue 6)")
     if args.source == "smplx-npz":
         raise MimicLitError(
             "--source smplx-npz is not implemented: SMPL-X forward kinematics needs the SMPL-X body model, which "
@@ -121,16 +124,22 @@ def run(args: argparse.Namespace) -> int:
 
 def _retarget_one(args: argparse.Namespace, robot: str, spec: str, out: Path, progress) -> str:
     """Retarget one input to ``out``; returns its summary line."""
-    import numpy as np
-
     from mimic_lit.errors import MimicLitError
-    from mimic_lit.motion.checks import check_clip
     from mimic_lit.motion.clip import MotionClip
     from mimic_lit.render.playback import output_times, sample_qpos
     from mimic_lit.retarget import load_retarget_map, retarget_motion, shipped_map_path, source_from_clip
 
-    clip = _load_source_clip(spec, args.source)
     name = Path(spec).stem if Path(spec).suffix else Path(spec).name
+    if args.source == "bvh":
+        from mimic_lit.retarget.bvh import load_bvh_source
+
+        source = load_bvh_source(spec, fps=args.fps, unit=args.bvh_unit)
+        if source.name != "cmu" and args.map_path is None:
+            raise MimicLitError(f"'{spec}' is not a CMU skeleton: give its body map with --map (see mimic_lit/data/retarget)")
+        mapping = load_retarget_map(args.map_path or shipped_map_path(source.name, robot))
+        result = retarget_motion(source, robot, mapping, iterations=args.iterations, progress=progress)
+        return _finish(result.clip, robot, name, out, _ik_summary(result))
+    clip = _load_source_clip(spec, args.source)
     if args.source == "gmr-pkl":
         if clip.robot != robot:
             raise MimicLitError(f"'{spec}' holds {clip.robot} motion, not {robot}: GMR output is already retargeted")
@@ -140,7 +149,7 @@ def _retarget_one(args: argparse.Namespace, robot: str, spec: str, out: Path, pr
 
         qpos = sample_qpos(clip, times, ball_joint_columns(get_robot(robot).model))
         result_clip = MotionClip.from_qpos(qpos, args.fps, robot=robot, name=clip.name or name, loop=clip.loop,
-                                           source=clip.source or spec)  # fmt: skip
+                                           source=clip.source or spec, joint_names=clip.joint_names)  # fmt: skip
         summary = f"resampled {clip.fps:g} -> {args.fps:g} fps"
     else:
         mapping = load_retarget_map(args.map_path or shipped_map_path("humanoid", robot))
@@ -149,10 +158,23 @@ def _retarget_one(args: argparse.Namespace, robot: str, spec: str, out: Path, pr
             source.clip_name = name
         result = retarget_motion(source, robot, mapping, iterations=args.iterations, progress=progress)
         result_clip = result.clip
-        summary = (
-            f"scale {result.scale:.3f}, target distance {100 * float(np.mean(result.position_error)):.1f} cm, "
-            f"ground shift {100 * result.ground_shift:+.1f} cm"
-        )
+        summary = _ik_summary(result)
+    return _finish(result_clip, robot, name, out, summary)
+
+
+def _ik_summary(result) -> str:
+    import numpy as np
+
+    return (
+        f"scale {result.scale:.3f}, target distance {100 * float(np.mean(result.position_error)):.1f} cm, "
+        f"ground shift {100 * result.ground_shift:+.1f} cm"
+    )
+
+
+def _finish(result_clip, robot: str, name: str, out: Path, summary: str) -> str:
+    """Save the clip and check it; returns the summary line."""
+    from mimic_lit.motion.checks import check_clip
+
     out.parent.mkdir(parents=True, exist_ok=True)
     result_clip.save(out, overwrite=True)
     report = check_clip(result_clip, robot, name=name)
