@@ -140,3 +140,24 @@ def infer_robot(num_joint_coords: int, where: str, what: str) -> "RobotSpec":
             f"'{where}': {what} has {num_joint_coords} joint values and {found} that many; pass robot= (--robot)"
         )
     return get_robot(hits[0])
+
+
+def write_pickle(payload: Any, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Pickle ``payload`` to ``path`` atomically (a temporary file renamed into place), so a
+    crash never leaves half a file; refuses an existing file unless ``overwrite``."""
+    import pickle
+    import tempfile
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise MotionFormatError(f"'{path}' exists; pass overwrite=True (or --overwrite) to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".pkl", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(payload, f, protocol=4)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

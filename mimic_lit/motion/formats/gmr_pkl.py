@@ -91,14 +91,10 @@ def save_gmr_pkl(clip: "MotionClip", path: str | os.PathLike, *, overwrite: bool
     GMR's own tools read it; ``local_body_pos`` and ``link_body_list`` are ``None``, as GMR writes
     them when it does not store body positions. The robot is named the way GMR names it.
     """
-    import pickle
-    import tempfile
-
     import numpy as np
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise MotionFormatError(f"'{path}' exists; pass overwrite=True (or --overwrite) to replace it")
+    from mimic_lit.motion.formats._common import write_pickle
+
     gmr_names = {v: k for k, v in _GMR_ROBOT_NAMES.items()}
     q = np.asarray(clip.root_quat, dtype=np.float64)
     payload = {
@@ -110,13 +106,4 @@ def save_gmr_pkl(clip: "MotionClip", path: str | os.PathLike, *, overwrite: bool
         "link_body_list": None,
         "robot": gmr_names.get(clip.robot, clip.robot),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".pkl", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(payload, f, protocol=4)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_pickle(payload, path, overwrite=overwrite)

@@ -8,8 +8,6 @@ DeepMimic humanoid) contributes the exp-map of their combined rotation. Loop mod
 from __future__ import annotations
 
 import os
-import pickle
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +16,7 @@ import numpy as np
 
 from mimic_lit.errors import MotionFormatError
 from mimic_lit.motion.formats._common import (
+    write_pickle,
     as_float_array,
     as_fps,
     check_loop,
@@ -188,9 +187,6 @@ def save_mimickit_pkl(
     clip: "MotionClip", path: str | os.PathLike, robot: "str | RobotSpec | None" = None, *, overwrite: bool = True
 ) -> Path:
     """Write ``clip`` as a MimicKit ``.pkl`` (plain dict of Python lists and numbers), atomically."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise MotionFormatError(f"'{path}' exists; pass overwrite=True (or --overwrite) to replace it")
     frames = mimickit_frames(clip, robot)
     fps = float(clip.fps)
     payload = {
@@ -198,13 +194,4 @@ def save_mimickit_pkl(
         "fps": int(fps) if fps.is_integer() else fps,
         "frames": frames.tolist(),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".pkl", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(payload, f, protocol=4)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_pickle(payload, path, overwrite=overwrite)
