@@ -54,11 +54,13 @@ def camera_path(
     aspect: float = 4 / 3,
     fovy_deg: float = 45.0,
     smoothing_s: float = 0.5,
+    include: np.ndarray | None = None,
 ) -> CameraPath:
     """Camera for frames with root positions ``root_pos`` (N, 3) and orientations ``root_quat`` (N, 4).
 
     The view is a three-quarter front view of the direction of travel, slightly from above, at a
-    distance scaled to the robot's size (estimated from its median root height).
+    distance scaled to the robot's size (estimated from its median root height). A ``"fixed"``
+    camera also keeps the ground points ``include`` (M, 2) in view (a goal, a target).
     """
     if mode not in CAMERA_MODES:
         raise ValueError(f"camera mode must be one of {CAMERA_MODES}, got {mode!r}")
@@ -72,14 +74,15 @@ def camera_path(
         xy = smooth_path(root_pos[:, :2], smoothing_s * fps)
         lookat = np.column_stack([xy, np.full(len(xy), z)])
     else:
-        lo, hi = root_pos[:, :2].min(0), root_pos[:, :2].max(0)
+        points = root_pos[:, :2] if include is None else np.concatenate([root_pos[:, :2], np.asarray(include)[:, :2]])
+        lo, hi = points.min(0), points.max(0)
         centre = 0.5 * (lo + hi)
         # Distance that fits the whole path across the image, with a robot-sized margin.
         az = np.radians(azimuth)
         forward = np.array([np.cos(az), np.sin(az)])  # horizontal viewing direction
         right = np.array([np.sin(az), -np.cos(az)])
-        half_span = 0.5 * float(np.ptp(root_pos[:, :2] @ right)) + 1.0 * size
-        half_depth = 0.5 * float(np.ptp(root_pos[:, :2] @ forward))
+        half_span = 0.5 * float(np.ptp(points @ right)) + 1.0 * size
+        half_depth = 0.5 * float(np.ptp(points @ forward))
         tan_half_fovx = aspect * np.tan(np.radians(fovy_deg) / 2)
         distance = max(distance, half_span / tan_half_fovx + half_depth)
         lookat = np.tile([centre[0], centre[1], z], (root_pos.shape[0], 1))

@@ -86,7 +86,10 @@ def render_side_by_side(
         # Shared view direction and distance (from the last panel, the reference by convention).
         base = camera_path(panels[-1][1][:, :3], panels[-1][1][:, 3:7], fps, camera, aspect=width / height)
         cams: list[CameraPath] = []
-        for _, q in panels:
+        for (_, q), m in zip(panels, markers):
+            if m is not None:  # a goal on the floor: a fixed view that holds the robot's path and the goal
+                cams.append(camera_path(q[:, :3], q[:, 3:7], fps, "fixed", aspect=width / height, include=m[:, :2]))
+                continue
             own = camera_path(q[:, :3], q[:, 3:7], fps, camera, aspect=width / height)
             cams.append(CameraPath(own.lookat, base.distance, base.azimuth, base.elevation))
 
