@@ -86,6 +86,9 @@ class RLModule(LightningModule):
         ppo: PPO options (used when ``algorithm == "ppo"``).
         awr: AWR options (used when ``algorithm == "awr"``).
         normalizer_samples: observation normaliser freezes after this many samples.
+        init_from: a checkpoint whose networks start this run (fine-tuning, e.g. a locomotion
+            policy on a task whose observation adds goal inputs); see
+            :mod:`mimic_lit.methods.warm_start`. Ignored when a run resumes from its own checkpoint.
     """
 
     def __init__(
@@ -104,6 +107,7 @@ class RLModule(LightningModule):
         ppo: PPOConfig | None = None,
         awr: AWRConfig | None = None,
         normalizer_samples: float = 1e8,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         if algorithm not in ("ppo", "awr"):
@@ -123,6 +127,7 @@ class RLModule(LightningModule):
         self.ppo_config = ppo or PPOConfig()
         self.awr_config = awr or AWRConfig()
         self.normalizer_samples = float(normalizer_samples)
+        self.init_from = init_from
 
         self.obs_dim: int | None = None
         self.action_dim: int | None = None
@@ -301,6 +306,19 @@ class RLModule(LightningModule):
         self.build(state["obs_dim"], state["action_dim"])
         # Applied when training starts, after Lightning's own restore and sanity checks.
         self._pending_rng = state["rng"]
+
+    def on_fit_start(self) -> None:
+        if self.init_from and self.trainer.ckpt_path is None:  # a resumed run has its own weights
+            from lightning.pytorch.utilities import rank_zero_info
+
+            from mimic_lit.methods.warm_start import warm_start
+
+            report = warm_start(self, self.init_from)
+            counts = {how: sum(v == how for v in report.values()) for how in ("copied", "widened", "skipped")}
+            rank_zero_info(
+                f"init_from {self.init_from}: {counts['copied']} tensors copied, {counts['widened']} widened "
+                f"(new observation inputs start at zero weight), {counts['skipped']} kept as initialised"
+            )
 
     def on_train_start(self) -> None:
         rng, self._pending_rng = self._pending_rng, None
