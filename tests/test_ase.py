@@ -149,3 +149,21 @@ def test_latent_diversity_is_zero_for_one_latent_and_positive_for_different_ones
     different = sample_unit_latents(4, 8, torch.Generator().manual_seed(4), "cpu", torch.float32)
     apart = latent_diversity(model, env, different, steps=10)
     assert apart.mean_pairwise_distance > 1e-3, apart
+
+
+def test_default_pose_resets_start_a_share_of_episodes_standing_still():
+    env = make_env(64, default_reset_prob=0.5)
+    obs = env.reset()
+    standing = env._last_standing
+    assert standing is not None and 20 < int(standing.sum()) < 44
+    pose = torch.as_tensor(env.sim.robot.default_pose, dtype=env.sim.qpos.dtype)
+    q = env.sim.qpos
+    assert torch.allclose(q[standing, 7:], pose[7:].expand(int(standing.sum()), -1), atol=1e-6)
+    assert torch.allclose(q[standing, 2], pose[2].expand(int(standing.sum())), atol=1e-6)
+    assert env.sim.qvel[standing].abs().max() < 1e-9
+    assert not torch.allclose(q[~standing, 7:], pose[7:].expand(int((~standing).sum()), -1), atol=1e-3)
+    # the observation and the discriminator history describe the simulator, also for standing starts
+    assert torch.allclose(obs, env.observe(), atol=1e-4)
+    hist = env._hist[standing]
+    assert torch.allclose(hist[:, 0], hist[:, -1])  # standing still: every frame the same
+    assert make_env(4).reset() is not None and make_env(4)._last_standing is None  # off: no draw

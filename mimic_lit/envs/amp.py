@@ -209,6 +209,11 @@ class AMPEnv(TrackingEnv):
         obs = super()._reset_envs(ids)
         if self._hist is not None:
             hist = self._reference_history(self._clip_ids.index_select(0, ids), self._time_offset.index_select(0, ids))
+            standing = self._last_standing
+            if standing is not None and bool(standing.any()):  # started at rest: a history of standing still
+                state, _ = self._sim_state(ids)
+                still = frame_features(state).unsqueeze(1).expand(-1, hist.shape[1], -1)
+                hist = torch.where(standing.view(-1, 1, 1), still, hist)
             self._hist.index_copy_(0, ids, hist)
         return obs
 

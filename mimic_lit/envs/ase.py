@@ -8,8 +8,9 @@ on it; the learner's observation normaliser leaves those dims as they are. Each 
 the learner the latent the action was taken with (``extras["latent"]``) beside the
 discriminator observation of the state reached, for the encoder's reward.
 
-Not done (a MimicKit detail): half of MimicKit's ASE resets use the default pose instead of RSI;
-here every reset is RSI.
+As in MimicKit, the ASE recipes start half of the episodes from the default standing pose
+(``default_reset_prob: 0.5``, a :class:`~mimic_lit.envs.tracking.TrackingConfig` option) and the
+other half from a reference frame.
 """
 
 from __future__ import annotations

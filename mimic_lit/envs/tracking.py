@@ -60,7 +60,7 @@ from mimic_lit.errors import MimicLitError, MotionFormatError
 from mimic_lit.motion.library import MotionFrame, MotionLibrary
 from mimic_lit.motion.shipped import resolve_dataset
 from mimic_lit.sim.base import SimConfig, Simulator, make_simulator
-from mimic_lit.utils.rotations import quat_rotate_inverse
+from mimic_lit.utils.rotations import quat_mul, quat_rotate_inverse, yaw_from_quat
 
 __all__ = ["TrackingConfig", "TrackingEnv", "load_motion_library", "make_tracking_env"]
 
@@ -89,6 +89,9 @@ class TrackingConfig:
         pose_termination_dist: that distance in metres.
         contact_force_threshold: ground force (N, any axis) on a non-contact body that means a fall.
         rand_reset: reference state init at a random time of the clip; ``False`` starts at 0.
+        default_reset_prob: share of resets that start from the robot's default standing pose
+            (at rest, placed and turned like the drawn reference frame) instead of the reference
+            state (MimicKit's ASE: 0.5), so a policy also learns to start from standing.
         action_hinge_scale: enlargement of each joint range mapped to actions in [-1, 1].
         zero_center_action: centre the action range on joint angle 0 instead of mid-range.
         seed: seed of the env's own generator (clip and time sampling); offset it per DDP rank.
@@ -124,6 +127,7 @@ class TrackingConfig:
     pose_termination_dist: float = 1.0
     contact_force_threshold: float = 0.1
     rand_reset: bool = True
+    default_reset_prob: float = 0.0
     action_hinge_scale: float = 1.4
     zero_center_action: bool = False
     seed: int = 0
@@ -208,6 +212,8 @@ class TrackingEnv:
 
     #: end an episode with SUCC when a non-looping reference clip ends (tracking: nothing left to track)
     succeed_at_clip_end = True
+    #: which envs of the last reset started standing (``default_reset_prob``); ``None``: none could
+    _last_standing: torch.Tensor | None = None
     #: the policy follows the reference clip (play shows the clip beside it; tracking errors are logged)
     tracks_reference = True
     CHUNK = 32  #: reference columns added per kinematics query when the window slides
@@ -504,8 +510,12 @@ class TrackingEnv:
         ang_local = quat_rotate_inverse(root_quat, frame.root_ang_vel[:, 0])  # MuJoCo's free-joint qvel is local
         qpos = torch.cat([frame.root_pos[:, 0], root_quat, frame.joint_pos[:, 0]], dim=-1)
         qvel = torch.cat([frame.root_lin_vel[:, 0], ang_local, frame.joint_vel[:, 0]], dim=-1)
+        standing = self._standing_resets(k, qpos, qvel)
         self.sim.reset(ids, qpos, qvel)
         obs = self._obs(self._ref_state(frame, local, self._key_ids, 0), frame, local, 1)
+        if standing is not None:  # these envs are not at the reference: observe the simulator
+            state, _ = self._sim_state(ids)
+            obs = torch.where(standing.unsqueeze(1), self._obs(state, frame, local, 1), obs)
         if self.goal is not None:
             root_pos, root_quat = frame.root_pos[:, 0], root_quat
             self.goal.reset(ids, root_pos, root_quat)
@@ -514,6 +524,28 @@ class TrackingEnv:
             all_quat = self.sim.root_quat.clone().index_copy_(0, ids, root_quat)
             obs = torch.cat([obs, self.goal.observe(all_pos, all_quat).index_select(0, ids)], dim=-1)
         return self._with_obs_extra(obs, ids)
+
+    def _standing_resets(self, k: int, qpos: torch.Tensor, qvel: torch.Tensor) -> torch.Tensor | None:
+        """Turn a ``default_reset_prob`` share of ``k`` reset states (edited in place) into the
+        default standing pose at rest, at the reference's ground position and heading; returns
+        which (``None`` when the option is off, so no random number is drawn)."""
+        p = float(self.config.default_reset_prob)
+        self._last_standing = None
+        if p <= 0.0:
+            return None
+        standing = torch.rand(k, generator=self._gen, device=self.device) < p
+        if bool(standing.any()):
+            pose = torch.as_tensor(self.sim.robot.default_pose, dtype=qpos.dtype, device=qpos.device)
+            yaw = yaw_from_quat(qpos[:, 3:7])
+            half = 0.5 * yaw
+            turn = torch.stack([torch.cos(half), torch.zeros_like(half), torch.zeros_like(half), torch.sin(half)], -1)
+            upright = pose.expand(k, -1).clone()
+            upright[:, :2] = qpos[:, :2]
+            upright[:, 3:7] = quat_mul(turn, upright[:, 3:7])
+            qpos[standing] = upright[standing]
+            qvel[standing] = 0.0
+        self._last_standing = standing
+        return standing
 
     def reset(self) -> torch.Tensor:
         """Reference state init of every env; returns (N, obs_dim) observations."""
