@@ -18,3 +18,10 @@ def write_section(path: Path, heading: str, text: str) -> None:
         new = old.rstrip("\n") + "\n\n" + text
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new.rstrip("\n") + "\n")
+
+
+def publish(heading: str, text: str, write_docs: bool = True) -> None:
+    """Print a benchmark's section and, unless told not to, write it into docs/benchmarks.md."""
+    print(text)
+    if write_docs:
+        write_section(Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md", heading, text)

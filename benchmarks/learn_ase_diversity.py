@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from _report import write_section  # benchmarks/ is on sys.path when run as a script
+from _report import publish  # benchmarks/ is on sys.path when run as a script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learn_g1_walk import fit_with_budget, read_scalars  # noqa: E402
@@ -130,9 +130,7 @@ def main() -> None:
         f"Command: `python benchmarks/learn_ase_diversity.py --minutes {args.minutes:g}`",
         "",
     ])
-    print(text)
-    if not args.no_docs:
-        write_section(ROOT / "docs" / "benchmarks.md", SECTION, text)
+    publish(SECTION, text, not args.no_docs)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import platform
 import sys
 from pathlib import Path
 
-from _report import write_section  # benchmarks/ is on sys.path when run as a script
+from _report import publish  # benchmarks/ is on sys.path when run as a script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learn_g1_walk import fit_with_budget, read_scalars  # noqa: E402
@@ -115,9 +115,7 @@ def main() -> None:
         f"Command: `python benchmarks/learn_g1_dribble.py --minutes {args.minutes:g}`",
         "",
     ])
-    print(text)
-    if not args.no_docs:
-        write_section(ROOT / "docs" / "benchmarks.md", SECTION, text)
+    publish(SECTION, text, not args.no_docs)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from _report import write_section  # benchmarks/ is on sys.path when run as a script
+from _report import publish  # benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Learning: DeepMimic G1 walk"
@@ -158,9 +158,7 @@ def main() -> None:
             "",
         ]
     )
-    print(text)
-    if not args.no_docs:
-        write_section(ROOT / "docs" / "benchmarks.md", SECTION, text)
+    publish(SECTION, text, not args.no_docs)
 
 
 

@@ -294,17 +294,28 @@ def _limited_columns(model: mujoco.MjModel) -> tuple[list[str], np.ndarray, np.n
 
 
 # --------------------------------------------------------------------------- the check
-def _stance_slides(foot_xy: np.ndarray, stance: np.ndarray) -> list[float]:
-    """Horizontal path length of one foot over each stance phase (contiguous runs of >= 2 frames)."""
-    slides, start = [], None
-    for t, on in enumerate(list(stance) + [False]):
+def stance_phases(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of the contiguous runs of at least 2 True frames of ``mask``."""
+    runs, start = [], None
+    for t, on in enumerate(list(mask) + [False]):
         if on and start is None:
             start = t
         elif not on and start is not None:
             if t - start >= 2:
-                slides.append(float(np.linalg.norm(np.diff(foot_xy[start:t], axis=0), axis=1).sum()))
+                runs.append((start, t))
             start = None
-    return slides
+    return runs
+
+
+def stance_mask(sole: np.ndarray, foot_xy: np.ndarray, fps: float) -> np.ndarray:
+    """(T, F) bool stance frames of each foot from sole heights (T, F) and body positions
+    (T, F, 2+): sole within ``STANCE_HEIGHT`` of its 5th-percentile height (robust to a few
+    penetrating frames) and the foot slower than ``STANCE_SPEED``. Shared with clean-motion."""
+    out = np.zeros(sole.shape, dtype=bool)
+    for k in range(sole.shape[1]):
+        speed = np.linalg.norm(np.gradient(foot_xy[:, k, :2], axis=0), axis=1) * fps if len(sole) > 1 else np.zeros(1)
+        out[:, k] = (sole[:, k] < np.percentile(sole[:, k], 5) + STANCE_HEIGHT) & (speed < STANCE_SPEED)
+    return out
 
 
 def _self_collisions(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[int, float, tuple[str, str] | None]:
@@ -389,13 +400,12 @@ def check_clip(
         data.qpos[:] = qpos[i]
         _mj.mj_kinematics(model, data)
         foot_xy[i] = data.xpos[foot_ids, :2]
-    slides: list[float] = []
-    rate = float(clip.fps)
-    for k in range(per_foot.shape[1]):
-        speed = np.linalg.norm(np.gradient(foot_xy[:, k], axis=0), axis=1) * rate if qpos.shape[0] > 1 else np.zeros(1)
-        ground = np.percentile(per_foot[:, k], 5)  # robust to a few penetrating frames
-        stance = (per_foot[:, k] < ground + STANCE_HEIGHT) & (speed < STANCE_SPEED)
-        slides += _stance_slides(foot_xy[:, k], stance)
+    stance = stance_mask(per_foot, foot_xy, float(clip.fps))
+    slides = [
+        float(np.linalg.norm(np.diff(foot_xy[a:b, k], axis=0), axis=1).sum())
+        for k in range(per_foot.shape[1])
+        for a, b in stance_phases(stance[:, k])
+    ]
 
     # Speeds by finite differences (joint angles of ball joints are quaternions: skip those columns).
     th = thresholds or CheckThresholds()

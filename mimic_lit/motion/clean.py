@@ -28,11 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mimic_lit.errors import MimicLitError
-from mimic_lit.motion.checks import STANCE_HEIGHT, STANCE_SPEED, _collision_geoms, _LowestPoint, _replay
+from mimic_lit.motion.checks import _collision_geoms, _LowestPoint, _replay, stance_mask, stance_phases
 from mimic_lit.motion.clip import MotionClip
 from mimic_lit.robots import RobotSpec, get_robot
 
-__all__ = ["CleanConfig", "clean_clip", "stance_mask"]
+__all__ = ["CleanConfig", "clean_clip"]
 
 
 @dataclass(frozen=True)
@@ -73,28 +73,6 @@ def _feet(spec: RobotSpec, qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return sole, pos, quat
 
 
-def stance_mask(sole: np.ndarray, foot_pos: np.ndarray, fps: float) -> np.ndarray:
-    """(T, F) bool: each foot's stance frames (the rule of :mod:`mimic_lit.motion.checks`)."""
-    out = np.zeros(sole.shape, dtype=bool)
-    for k in range(sole.shape[1]):
-        speed = np.linalg.norm(np.gradient(foot_pos[:, k, :2], axis=0), axis=1) * fps if len(sole) > 1 else np.zeros(1)
-        out[:, k] = (sole[:, k] < np.percentile(sole[:, k], 5) + STANCE_HEIGHT) & (speed < STANCE_SPEED)
-    return out
-
-
-def _phases(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of contiguous True runs of at least 2 frames."""
-    runs, start = [], None
-    for t, on in enumerate(list(mask) + [False]):
-        if on and start is None:
-            start = t
-        elif not on and start is not None:
-            if t - start >= 2:
-                runs.append((start, t))
-            start = None
-    return runs
-
-
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian filter along axis 0 with edge padding."""
     radius = max(1, int(3 * sigma))
@@ -115,7 +93,7 @@ def _foot_lock(spec: RobotSpec, qpos: np.ndarray, stance: np.ndarray, foot_pos: 
     n = max(0, int(cfg.lock_blend))
     total = len(qpos)
     for k in range(stance.shape[1]):
-        for a, b in _phases(stance[:, k]):
+        for a, b in stance_phases(stance[:, k]):
             locked = foot_pos[a:b, k, :2].mean(axis=0)
             # Fully locked inside the phase; blended in over the n frames before it and out over
             # the n frames after it (where a neighbouring phase's blend is stronger, it wins).
