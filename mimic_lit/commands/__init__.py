@@ -59,6 +59,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("retarget", "retarget human motion to a robot by inverse kinematics"),
     Command("clean-motion", "fix foot penetration and floating, smooth, clamp joint limits"),
     Command("export", "export a trained policy (ONNX, TorchScript) with its metadata"),
+    Command("sim2sim", "run an exported policy in plain MuJoCo with onnxruntime and report tracking errors"),
     Command("bench", "measure simulator throughput"),
 )
 
