@@ -7,7 +7,7 @@ a recipe (or the command line) names the classes it wants::
       class_path: mimic_lit.methods.deepmimic.DeepMimic   # any LightningModule
       init_args: {...}
     data:
-      class_path: mimic_lit.data.ImitationDataModule       # any LightningDataModule
+      class_path: mimic_lit.datamodule.ImitationDataModule       # any LightningDataModule
       init_args: {...}
 
 and ``mimic-lit fit --config recipes/<name>.yaml`` runs it. This module imports lightning (and so
@@ -39,6 +39,12 @@ def run_lightning(argv: list[str]) -> int:
     """Run ``mimic-lit <fit|validate|test|predict> ...``; returns the exit code."""
     import sys
 
-    # LightningCLI warns when given args that equal the process's own; let it read sys.argv then.
-    MimicLitCLI(args=None if argv == sys.argv[1:] else argv)
+    # LightningCLI warns when it is given args while the process has others (a notebook kernel's,
+    # a test runner's): it then reads ``argv`` as the process's own arguments, restored after.
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "mimic-lit", *argv]
+    try:
+        MimicLitCLI(args=None)
+    finally:
+        sys.argv = saved
     return 0

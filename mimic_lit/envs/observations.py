@@ -142,8 +142,10 @@ def target_obs(
     """(N, T * target_dim) observation of T reference frames ahead of a character at ``root_pos/quat``.
 
     Args:
-        root_pos, root_quat: (N, 3), (N, 4) the simulated character's root.
-        tar_root_pos, tar_root_quat: (N, T, 3), (N, T, 4) reference roots.
+        root_pos: (N, 3) the simulated character's root position.
+        root_quat: (N, 4) its orientation.
+        tar_root_pos: (N, T, 3) reference root positions.
+        tar_root_quat: (N, T, 4) reference root orientations.
         tar_local_rot: (N, T, B - 1, 4) reference local body rotations.
         tar_key_pos: (N, T, K, 3) reference key-body world positions.
         tar_local_tan_norm: (N, T, B - 1, 6) tan-norms of ``tar_local_rot`` if the caller has them

@@ -24,9 +24,13 @@ class DeployedPolicy(nn.Module):
     ``joint_targets`` (B, D) PD position targets [rad] of the clipped actions).
 
     Args:
-        trunk, mean: the actor's MLP and its mean layer (copies: the module owns them).
-        obs_mean, obs_std: (obs_dim,) normaliser statistics; ``obs_clip`` the clip in std units.
-        action_offset, action_scale: (D,) ``target = offset + scale * clip(action, -1, 1)``.
+        trunk: the actor's MLP (a copy: the module owns it).
+        mean: the actor's mean layer (a copy).
+        obs_mean: (obs_dim,) normaliser mean.
+        obs_std: (obs_dim,) normaliser std.
+        obs_clip: clip of the normalised observation, in std units.
+        action_offset: (D,) PD target of action 0: ``target = offset + scale * clip(action, -1, 1)``.
+        action_scale: (D,) PD target change per unit of action.
     """
 
     def __init__(

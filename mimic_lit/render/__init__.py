@@ -5,6 +5,7 @@
 - :mod:`mimic_lit.render.camera`: smooth tracking and fixed camera paths.
 - :mod:`mimic_lit.render.renderer`: ``MotionRenderer`` (one pose -> image) and ``render_clip``
   (clip -> MP4/GIF).
+- :mod:`mimic_lit.render.strip`: several poses side by side in one image (``filmstrip``).
 - :mod:`mimic_lit.render.video`: atomic MP4 (imageio-ffmpeg) and GIF (Pillow) writers.
 
 Names are imported lazily so ``import mimic_lit.render`` stays cheap and never imports ``mujoco``
@@ -20,6 +21,8 @@ _EXPORTS = {
     "RenderResult": "mimic_lit.render.renderer",
     "render_clip": "mimic_lit.render.renderer",
     "ensure_gl_backend": "mimic_lit.render.gl",
+    "filmstrip": "mimic_lit.render.strip",
+    "qpos_filmstrip": "mimic_lit.render.strip",
     "RenderBackendError": "mimic_lit.render.gl",
 }
 
