@@ -129,6 +129,7 @@ keys = ("body_pos_err", "joint_err", "root_pos_err")
 for key in keys:
     a, b = framework[f"val/{key}"], sim2sim[key]
     print(f"{key:14s} framework {a:.4f}  sim2sim {b:.4f}  ({100 * (b - a) / a:+.1f} %)")
+    assert abs(b - a) <= 0.1 * a, f"sim2sim {key} is more than 10 % from validation"
 
 fig, ax = plt.subplots(figsize=(7, 3))
 x = np.arange(len(keys))
