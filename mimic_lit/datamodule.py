@@ -193,6 +193,10 @@ class AMPDataModule(ImitationDataModule):
     """:class:`ImitationDataModule` for adversarial methods: its envs are :class:`~mimic_lit.envs.amp.AMPEnv`
     (``task`` is an :class:`~mimic_lit.envs.amp.AMPConfig`), whose steps carry discriminator observations."""
 
+    #: what the discriminator observations describe: ``state`` windows (AMP, ASE) or the ``difference``
+    #: between reference and simulation (ADD); methods check it matches theirs
+    disc_input = "state"
+
     def __init__(self, sim: SimConfig | None = None, task: AMPConfig | None = None, **kwargs: Any) -> None:
         super().__init__(sim=sim, task=task or AMPConfig(), **kwargs)
 
@@ -211,6 +215,8 @@ class ADDDataModule(AMPDataModule):
     """:class:`ImitationDataModule` for ADD: its envs are :class:`~mimic_lit.envs.add.ADDEnv`
     (``task`` is an :class:`~mimic_lit.envs.add.ADDConfig`), whose steps carry the difference
     between the reference and the simulated frame."""
+
+    disc_input = "difference"
 
     def __init__(self, sim: SimConfig | None = None, task: ADDConfig | None = None, **kwargs: Any) -> None:
         ImitationDataModule.__init__(self, sim=sim, task=task or ADDConfig(), **kwargs)

@@ -87,3 +87,19 @@ def test_add_positive_is_the_zero_vector_and_its_penalty_is_taken_there():
     (grad,) = torch.autograd.grad(disc(zero).sum(), zero)
     assert torch.allclose(terms["grad_penalty_demo"], grad.square().sum())
     assert module.disc_grad_penalty == 2.0 and module.task_reward_weight == 0.0 and module.disc_reward_weight == 1.0
+
+
+def test_adversarial_methods_refuse_a_data_module_of_the_other_kind(monkeypatch):
+    """ADD on AMP's state windows (or AMP on ADD's differences) would train on the wrong input: one-line error."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from mimic_lit.datamodule import ADDDataModule, AMPDataModule
+    from mimic_lit.errors import MimicLitError
+    from mimic_lit.methods import ADD, AMP
+
+    for method, wrong in ((ADD(), AMPDataModule()), (AMP(), ADDDataModule())):
+        monkeypatch.setattr(type(method), "trainer", property(lambda self, dm=wrong: SimpleNamespace(datamodule=dm)))
+        with pytest.raises(MimicLitError, match="discriminator observations are"):
+            method.setup("fit")

@@ -37,6 +37,7 @@ class ADD(AMP):
     """
 
     data_module_name = "mimic_lit.datamodule.ADDDataModule"
+    disc_input = "difference"
 
     def __init__(
         self,

@@ -167,15 +167,16 @@ class AMP(RLModule):
 
     #: the data module whose envs emit what this method's discriminator needs (for error messages)
     data_module_name = "mimic_lit.datamodule.AMPDataModule"
+    disc_input = "state"  #: must equal the data module's ``disc_input``
 
     def setup(self, stage: str) -> None:
-        super().setup(stage)
         dm = self.trainer.datamodule
-        if not hasattr(dm, "disc_obs_dim"):
+        if not hasattr(dm, "disc_obs_dim") or getattr(dm, "disc_input", None) != self.disc_input:
             raise MimicLitError(
-                f"{type(self).__name__} needs an env with discriminator observations "
-                f"(data.class_path: {self.data_module_name})"
+                f"{type(self).__name__} needs an env whose discriminator observations are "
+                f"{self.disc_input} (data.class_path: {self.data_module_name}), got {type(dm).__name__}"
             )
+        super().setup(stage)
         self.build_disc(dm.disc_obs_dim())
         self._steps_per_iteration = int(dm.update_epochs) * int(dm.num_minibatches)
         self.disc_generator.manual_seed(int(dm.seed) + 104729)
