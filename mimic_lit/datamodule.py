@@ -133,7 +133,9 @@ class ImitationDataModule(LightningDataModule):
             self.collector = RolloutCollector(
                 self.train_env, self._agent, self.horizon, self.update_epochs, self.num_minibatches, self.seed + offset
             )
-        if stage in ("fit", "validate", "test") and self.evaluation is None and self.val_episodes > 0:
+        if stage == "predict" and self.val_episodes < 1:
+            raise MimicLitError("predict plays the evaluation episodes: set data.init_args.val_episodes >= 1")
+        if stage in ("fit", "validate", "test", "predict") and self.evaluation is None and self.val_episodes > 0:
             n = self.val_num_envs or min(self.val_episodes, self.sim.num_envs)
             self.eval_env = self.build_env(n, offset + _EVAL_SEED_OFFSET, self.val_rand_reset)
             self.evaluation = EvaluationRollouts(
@@ -163,6 +165,9 @@ class ImitationDataModule(LightningDataModule):
         return self._eval_loader()
 
     def test_dataloader(self) -> DataLoader | list:
+        return self._eval_loader()
+
+    def predict_dataloader(self) -> DataLoader | list:
         return self._eval_loader()
 
     # ------------------------------------------------------------------ checkpointing

@@ -142,3 +142,16 @@ def test_sim2sim_and_export_refuse_what_they_cannot_do(walk_ckpt: Path, walk_onn
     onnx.save(proto, str(amp))
     with pytest.raises(MimicLitError, match="tracking policies"):
         Sim2Sim(amp)
+
+
+def test_predict_returns_the_evaluation_episodes(walk_ckpt: Path):
+    """``Trainer.predict`` (``mimic-lit predict``) plays the deterministic evaluation episodes."""
+    from lightning import Trainer
+
+    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 3, "val_episodes": 3, "val_rand_reset": False})
+    trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    (episodes,) = trainer.predict(model, datamodule=dm)
+    assert episodes["length_s"].shape == (3,) and bool((episodes["length_s"] > 0).all())
+    assert set(episodes) >= {"length_s", "fell", "return", "steps", "body_pos_err_sum"}
+    # every episode starts at the clip's first frame with the deterministic policy: all identical
+    assert torch.allclose(episodes["length_s"], episodes["length_s"][0].expand(3))

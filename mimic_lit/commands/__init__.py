@@ -47,7 +47,7 @@ LIGHTNING_COMMANDS: dict[str, str] = {
     "fit": "train a method (a recipe: mimic-lit fit --config recipes/<name>.yaml)",
     "validate": "evaluate a checkpoint on the validation motions",
     "test": "evaluate a checkpoint on the test motions",
-    "predict": "run a checkpoint's policy and record its rollouts",
+    "predict": "play a checkpoint's deterministic evaluation episodes (per-episode results, Trainer.predict)",
 }
 
 #: Tool subcommands, in the order ``--help`` lists them.

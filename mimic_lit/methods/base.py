@@ -281,6 +281,11 @@ class RLModule(LightningModule):
     def on_test_epoch_end(self) -> None:
         self._eval_epoch_end(self.test_metrics, "test")
 
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        """Per-episode results of the deterministic evaluation episodes (``mimic-lit predict``):
+        length, return, fall/success flags, steps and per-episode error sums, on the CPU."""
+        return {k: v.detach().cpu() for k, v in batch.items()}
+
     # ------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         np_state = np.random.get_state()
