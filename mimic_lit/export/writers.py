@@ -35,7 +35,7 @@ def export_onnx(policy: DeployedPolicy, metadata: dict[str, Any], path: str | os
     import importlib.util
 
     if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxscript") is None:
-        raise MimicLitError("ONNX export needs the 'onnx' package: pip install 'mimic-lit[export]'") from None
+        raise MimicLitError("ONNX export needs the 'onnx' and 'onnxscript' packages: pip install 'mimic-lit[export]'")
     path = Path(path)
     batch = torch.export.Dim("batch")
     quiet = logging.getLogger("torch.onnx")  # it logs every operator library it does not find
