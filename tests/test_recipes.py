@@ -133,22 +133,3 @@ def test_wandb_offline_logger(tmp_path: Path, monkeypatch):
     cli = _fit(recipe, tmp_path, "--trainer.max_epochs", "1", "--config", str(ROOT / "configs/trainers/wandb_offline.yaml"))
     assert type(cli.trainer.logger).__name__ == "WandbLogger"
     assert list((tmp_path / "runs").rglob("*.wandb")), "no offline wandb run written"
-
-
-@pytest.mark.slow
-def test_ddp_two_cpu_ranks(tmp_path: Path):
-    """configs/trainers/ddp_cpu.yaml: 2 gloo ranks with their own envs train and checkpoint."""
-    recipe = ROOT / "recipes" / "quick" / "deepmimic_g1_walk.yaml"
-    proc = subprocess.run(
-        [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(recipe), "--config", str(ROOT / "configs/trainers/ddp_cpu.yaml"),
-         *QUIET],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    ckpt = _load(tmp_path / "runs" / "quick_deepmimic_g1_walk" / "checkpoints" / "last.ckpt")
-    assert ckpt["epoch"] == 2
-    # two ranks of 8 envs x 8 steps per iteration, all-reduced
-    assert [c["total_samples"] for c in ckpt["ImitationDataModule"]["collectors"]] == [2 * 2 * 8 * 8] * 2
-    ranks = ckpt["ImitationDataModule"]["collectors"]
-    assert not torch.equal(ranks[0]["env"]["sim"]["batch_state"], ranks[1]["env"]["sim"]["batch_state"])
-    assert ckpt["state_dict"]["obs_normalizer.count"].item() == 2 * 2 * 8 * 8

@@ -15,7 +15,9 @@ environment state, so ``--ckpt_path last`` continues bit-identically.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +33,10 @@ from mimic_lit.metrics.tracking import TrackingMetrics
 from mimic_lit.nn.mlp import Actor, Critic
 from mimic_lit.rl.distributions import DiagGaussian
 from mimic_lit.rl.normalizer import Normalizer
+
+# Rollout statistics are all-reduced by the collector before they are logged, so every rank logs the
+# same number; Lightning cannot know that and would suggest sync_dist=True for each of them.
+warnings.filterwarnings("ignore", message=r".*sync_dist=True.* when logging on epoch level in distributed")
 
 
 @dataclass
@@ -66,6 +72,21 @@ class AWRConfig:
 
     temperature: float = 1.0
     max_weight: float = 20.0
+
+
+def allow_partial_backward_under_ddp(strategy: object) -> None:
+    """Let DDP average gradients of backward passes that touch only some networks.
+
+    Every method steps several optimisers from separate losses in one ``training_step`` (actor and
+    critic, then a discriminator or an encoder several times). Plain DDP expects each backward to
+    reach every parameter and raises otherwise, so unless the user chose explicitly, DDP is told to
+    find the parameters each backward used (``find_unused_parameters``): their gradients are averaged
+    over ranks, the others are left alone. Called from ``setup``, before Lightning wraps the model.
+    """
+    from lightning.pytorch.strategies import DDPStrategy
+
+    if isinstance(strategy, DDPStrategy):
+        strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
 
 
 class RLModule(LightningModule):
@@ -169,18 +190,30 @@ class RLModule(LightningModule):
                 "(data.class_path: mimic_lit.datamodule.ImitationDataModule)"
             )
         self.build(*dm.env_dims())
+        allow_partial_backward_under_ddp(self.trainer.strategy)
 
     def configure_callbacks(self) -> list:
         return [ThroughputMeter()]
 
     # ------------------------------------------------------------------ acting (RolloutAgent)
+    def _precision_context(self):
+        """The trainer's autocast (``--trainer.precision bf16-mixed``/``16-mixed``) for rollout
+        forward passes, which run outside ``training_step``; a no-op at 32-bit or without a trainer."""
+        trainer = self._trainer
+        return trainer.precision_plugin.forward_context() if trainer is not None else contextlib.nullcontext()
+
     def policy(self, obs_n: torch.Tensor) -> DiagGaussian:
         """Action distribution for normalised observations."""
-        return self.actor(obs_n)
+        with self._precision_context():
+            dist = self.actor(obs_n)
+        if dist.mean.dtype != torch.float32:  # sample and score actions in float32 as at 32-bit
+            dist = DiagGaussian(dist.mean.float(), dist.log_std.float())
+        return dist
 
     def value(self, obs_n: torch.Tensor) -> torch.Tensor:
-        """(B,) state values for normalised observations."""
-        return self.critic(obs_n)
+        """(B,) state values for normalised observations (float32 under mixed precision too)."""
+        with self._precision_context():
+            return self.critic(obs_n).float()
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:

@@ -17,10 +17,20 @@ def world_size() -> int:
     return torch.distributed.get_world_size() if dist_ready() else 1
 
 
+def _needs_cuda_copy(x: torch.Tensor) -> bool:
+    """A CPU tensor under a process group that carries only CUDA tensors (plain NCCL, ``strategy: ddp``
+    on GPUs) must travel through the rank's GPU."""
+    return x.device.type == "cpu" and "gloo" not in str(torch.distributed.get_backend()) and torch.cuda.is_available()
+
+
 def all_reduce_sum(x: torch.Tensor) -> torch.Tensor:
-    """Sum ``x`` over ranks (a copy; ``x`` itself is left alone). Identity without DDP."""
+    """Sum ``x`` over ranks (a copy on ``x``'s device; ``x`` itself is left alone). Identity without DDP."""
     if not dist_ready():
         return x
+    if _needs_cuda_copy(x):
+        y = x.to(torch.device("cuda", torch.cuda.current_device()))
+        torch.distributed.all_reduce(y, op=torch.distributed.ReduceOp.SUM)
+        return y.cpu()
     y = x.clone()
     torch.distributed.all_reduce(y, op=torch.distributed.ReduceOp.SUM)
     return y

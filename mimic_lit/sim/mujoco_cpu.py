@@ -46,7 +46,10 @@ import torch
 
 from mimic_lit.robots import RobotSpec, get_robot
 from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
-from mimic_lit.sim.scene import BALL_NAME, SceneConfig, build_scene_spec
+from mimic_lit.sim.layout import check_config, compute_substeps, scene_layout
+from mimic_lit.sim.scene import SceneConfig, build_scene_spec
+
+__all__ = ["MujocoCPU", "build_sim_model", "compute_substeps", "set_mujoco_log"]
 
 try:  # MuJoCo >= 4.0
     from mujoco import batch as _mj_batch
@@ -57,16 +60,6 @@ _VEL = int(mujoco.mjtStage.mjSTAGE_VEL)
 _CONTACT_DATA = 1 | 2  # contact sensor fields: "found" (number of contacts) and "force"
 _CONTACT_REDUCE_NETFORCE = 3
 _CONTACT_WIDTH = 4  # found + 3 force components
-
-
-def compute_substeps(control_dt: float, sim_dt: float) -> int:
-    """Physics steps per control step; raises :class:`SimConfigError` unless ``sim_dt`` divides it."""
-    if not (sim_dt > 0 and control_dt > 0):
-        raise SimConfigError(f"control_dt and sim_dt must be positive, got {control_dt} and {sim_dt}")
-    substeps = round(control_dt / sim_dt)
-    if substeps < 1 or abs(substeps * sim_dt - control_dt) > 1e-9 + 1e-6 * control_dt:
-        raise SimConfigError(f"control_dt={control_dt} is not an integer multiple of sim_dt={sim_dt}")
-    return substeps
 
 
 def build_sim_model(
@@ -179,21 +172,10 @@ class MujocoCPU:
         if _mj_batch is None:  # pragma: no cover
             raise SimConfigError(f"the mujoco_cpu backend needs mujoco>=4.0 (found {mujoco.__version__})")
         self.config = config = config or SimConfig()
-        if config.num_envs < 1:
-            raise SimConfigError(f"num_envs must be >= 1, got {config.num_envs}")
-        if config.dtype not in ("float32", "float64"):
-            raise SimConfigError(f"dtype must be 'float32' or 'float64', got {config.dtype!r}")
-        if config.control_mode not in ("pos", "vel", "torque", "none"):
-            raise SimConfigError(f"control_mode must be one of pos, vel, torque, none; got {config.control_mode!r}")
-        self._robot = get_robot(config.robot)
-        self._sim_dt = float(config.sim_dt if config.sim_dt is not None else self._robot.sim_dt)
-        self._control_dt = float(config.control_dt if config.control_dt is not None else self._robot.control_dt)
-        self._substeps = compute_substeps(self._control_dt, self._sim_dt)
-        try:
-            self._device = torch.device(config.device)
-        except RuntimeError as exc:
-            raise SimConfigError(f"bad device {config.device!r}: {exc}") from None
-        self._dtype = torch.float32 if config.dtype == "float32" else torch.float64
+        checked = check_config(config)
+        self._robot = checked.robot
+        self._sim_dt, self._control_dt, self._substeps = checked.sim_dt, checked.control_dt, checked.substeps
+        self._device, self._dtype = checked.device, checked.dtype
         self._np_dtype = np.float32 if config.dtype == "float32" else np.float64
         if not config.mujoco_log:
             set_mujoco_log(False)
@@ -203,35 +185,17 @@ class MujocoCPU:
             self._robot, config.control_mode, self._sim_dt, config.ground_friction, config.gravity, ball
         )
         # Robot sizes: with a ball, its body, 7 qpos and 6 qvel entries come after the robot's.
-        self._nu = m.nu
-        if ball is None:
-            self._nq, self._nv, self._nbody = m.nq, m.nv, m.nbody - 1
-        else:
-            bid = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, BALL_NAME)
-            jnt = int(m.body_jntadr[bid])
-            self._ball_body = bid
-            self._ball_q = int(m.jnt_qposadr[jnt])
-            self._ball_v = int(m.jnt_dofadr[jnt])
-            if not (bid == m.nbody - 1 and self._ball_q == m.nq - 7 and self._ball_v == m.nv - 6):
-                raise RuntimeError("unexpected model layout: the ball must come after the robot")
-            self._nq, self._nv, self._nbody = self._ball_q, self._ball_v, m.nbody - 2
+        layout = scene_layout(m, self._robot, config.control_mode, ball is not None)
+        self._nu, self._nq, self._nv, self._nbody = layout.nu, layout.nq, layout.nv, layout.nbody
+        if ball is not None:
+            self._ball_body, self._ball_q, self._ball_v = layout.ball_body, layout.ball_q, layout.ball_v
         nb = self._nbody
-        if config.control_mode != "none" and self._nu != self._nv - 6:
-            raise SimConfigError(
-                f"robot '{self._robot.name}' has joints without a 1-DoF actuator; use control_mode='none'"
-            )
-        if not (m.body_rootid[1 : 1 + nb] == 1).all():
-            raise SimConfigError(f"robot '{self._robot.name}' must be one kinematic tree under its free root body")
         self._num_envs = n = int(config.num_envs)
         nthread = config.nthread if config.nthread is not None else _available_cores()
         if nthread < 1:
             raise SimConfigError(f"nthread must be >= 1, got {nthread}")
         self._nthread = int(min(nthread, n))
         self._default_qpos = np.asarray(self._robot.default_pose, dtype=np.float64)
-        if self._default_qpos.shape != (self._nq,):
-            raise SimConfigError(
-                f"robot '{self._robot.name}': default pose has {self._default_qpos.size} coords, model nq={self._nq}"
-            )
         # Default state rows (robot, then the ball at rest on the floor with identity rotation).
         self._default_state_qpos = self._default_qpos
         if ball is not None:
