@@ -64,6 +64,7 @@ def test_check_motion_exit_code_thresholds_and_plot(tmp_path: Path):
     slide = standing(drift_speed=0.1).save(tmp_path / "slide.npz")
     assert main(["check-motion", "--motion", str(good)]) == 0
     assert main(["check-motion", "--motion", str(good), str(slide)]) == 1  # a failing clip fails the command
+    assert main(["check-motion", "--in", str(slide)]) == 1  # --in, as retarget and clean-motion spell it
     assert main(["check-motion", "--motion", str(slide), "--max-foot-slide", "0.2"]) == 0
     assert main(["check-motion", "--motion", str(slide), "--report-only"]) == 0
     assert main(["check-motion", "--motion", str(slide), "--plot", str(tmp_path / "plots"), "--report-only"]) == 0

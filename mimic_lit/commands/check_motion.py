@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options (imports nothing heavy, so ``--help`` is instant)."""
-    parser.add_argument("--motion", nargs="+", default=[], metavar="FILE|ROBOT/CLIP",
-                        help="motion files or shipped clip names (e.g. g1/kimodo_walk)")
+    parser.add_argument("--motion", "--in", dest="motion", nargs="+", default=[], metavar="FILE|ROBOT/CLIP",
+                        help="motion files or shipped clip names (e.g. g1/kimodo_walk); --in is the same "
+                        "option, as in retarget and clean-motion")
     parser.add_argument("--robot", default=None, help="robot for all clips; default: each clip's own robot")
     parser.add_argument("--shipped", nargs="?", const="all", default=None, metavar="ROBOT",
                         help="check every shipped clip (of ROBOT, or of all robots)")

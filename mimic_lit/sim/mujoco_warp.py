@@ -44,7 +44,7 @@ try:
 except ImportError as exc:  # make_simulator turns this into the install hint
     raise ImportError(f"the mujoco_warp backend needs the 'mujoco-warp' package ({exc})") from exc
 
-wp.config.quiet = True  # no line per compiled kernel module on every first run
+wp.config.log_level = wp.LOG_WARNING  # no line per loaded kernel module on every run
 
 from mimic_lit.robots import RobotSpec
 from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
