@@ -36,7 +36,7 @@ PANEL = (160, 200) if TINY else (240, 300)  # width, height of one rendered pane
 # ## Shipped clips
 #
 # The package ships clips for the Unitree G1, the Booster K1 and the DeepMimic humanoid (their
-# sources and licences are listed on the [data page](../data.md)). `shipped_clip_paths` lists them.
+# sources and licences are listed on the [data page](../../data/)). `shipped_clip_paths` lists them.
 
 # %%
 from mimic_lit.motion.shipped import shipped_clip, shipped_clip_paths

@@ -102,9 +102,9 @@ plt.show()
 # The same method with `goal: dribble` and a ball in the simulator (`sim.ball`) is
 # `recipes/amp_g1_dribble.yaml`. After 2 hours on a 2-core CPU (10 M samples) the G1 has learned to
 # stay up and walk to the ball, but not yet to push it to the goal (the green disc); the numbers
-# are in [benchmarks](../benchmarks.md):
+# are in [benchmarks](../../benchmarks/):
 #
-# ![AMP dribble after 2 hours](../assets/play_g1_dribble.gif)
+# ![AMP dribble after 2 hours](../../assets/play_g1_dribble.gif)
 #
 # `mimic-lit play --config recipes/amp_g1_dribble.yaml --ckpt_path <run>/checkpoints/last.ckpt
 # --out dribble.gif` makes such a video from any checkpoint.

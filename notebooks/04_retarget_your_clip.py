@@ -24,7 +24,7 @@
 # Here: the DeepMimic humanoid's kick (a shipped source file) becomes a Booster K1 clip. For your
 # own BVH, the call is `mimic-lit retarget --source bvh --robot g1 --in my.bvh --out my_g1.npz`
 # (CMU joint names are mapped out of the box; other skeletons need a small YAML body map,
-# see [motion tools](../motion-tools.md)). With `MIMIC_LIT_TINY=1` only the first second is used.
+# see [motion tools](../../motion-tools/)). With `MIMIC_LIT_TINY=1` only the first second is used.
 
 # %%
 import os

@@ -12,13 +12,14 @@
 # ---
 
 # %% [markdown]
-# # 6. Scale out: cores now; processes, GPUs and clusters next
+# # 6. Scale out: cores, processes, GPUs and clusters
 #
 # RL for motion imitation is hungry: MimicKit trains a G1 walk on ~100 M samples. Samples come
 # from the simulator, so throughput is the first thing to scale. On a CPU, `MujocoCPU` steps N
 # robots on MuJoCo's own thread pool (`sim.nthread`) with the GIL released; torch runs the
 # networks in batches of N. This notebook measures how the simulator scales with N and threads on
-# this machine, then says what is planned for multi-process and GPU training.
+# this machine, trains a quick recipe in 2 data-parallel processes and checks that both hold the
+# same networks, then lists what exists for GPUs and clusters, and how far each part is tested.
 #
 # With `MIMIC_LIT_TINY=1` it measures fewer, shorter points.
 
@@ -69,7 +70,7 @@ plt.show()
 # Throughput grows with N until every core is busy; more envs per iteration then only add
 # samples per update. The training loop adds the policy's forward pass per step and the PPO
 # update per iteration: on a 2-core CPU a G1 DeepMimic run trains on 2,400 to 2,800 samples/s
-# ([benchmarks](../benchmarks.md)).
+# ([benchmarks](../../benchmarks/)).
 #
 # ## What the recipes already expose
 #
@@ -77,17 +78,88 @@ plt.show()
 # - `data.init_args.torch_threads`: torch threads of the update.
 # - `trainer.*`: everything of Lightning's `Trainer`.
 #
-# - `configs/trainers/ddp_cpu.yaml`: data-parallel training in 2 CPU processes (gloo), each with
-#   its own environments seeded by its rank, the observation normaliser and rollout statistics
-#   all-reduced: `mimic-lit fit --config recipes/deepmimic_g1_walk.yaml --config configs/trainers/ddp_cpu.yaml`.
-#   CI trains a quick recipe this way.
+# ## Several processes: DDP
 #
-# ## Planned (issue 8), not yet available
+# `configs/trainers/ddp_cpu.yaml` runs Lightning's DDP strategy in 2 CPU processes (gloo), each
+# with 1 MuJoCo and 1 torch thread: `mimic-lit fit --config recipes/deepmimic_g1_walk.yaml
+# --config configs/trainers/ddp_cpu.yaml`. Each process (rank) steps its own environments, seeded
+# by its rank, so an iteration has twice the samples. The ranks must still take identical updates:
 #
-# These parts are **not built or not tested yet**; this section will show them running once they are:
+# - DDP averages the **gradients**. Every method steps several optimisers from separate losses
+#   (actor and critic, then the discriminator or encoder), so mimic-lit sets DDP's
+#   `find_unused_parameters=True` (unless you chose a value) and every network's gradients are
+#   averaged, not only those of the first backward.
+# - The **normaliser statistics** (observations, and the discriminator's inputs), the **advantage
+#   mean and std** and the **rollout and episode metrics** are all-reduced over ranks.
 #
-# - **DDP on GPUs and across nodes** (NCCL, `--trainer.devices N --trainer.num_nodes M`).
-# - **MuJoCo-Warp GPU backend** (`sim.backend: mujoco_warp`, the `gpu` extra): thousands of
-#   robots on one GPU, states shared with torch without host copies.
-# - **Isaac Lab backend** (`sim.backend: isaaclab`) for users who have Isaac Sim.
-# - **SLURM**: an sbatch template and an Apptainer definition under `recipes/slurm/`.
+# The callback `mimic_lit.callbacks.RankSyncCheck` checks this during a run: every
+# `every_n_iterations` it all-gathers every parameter and normaliser statistic and stops the run
+# naming the first tensor that differs between ranks. Add it to any run with
+# `--trainer.callbacks+=mimic_lit.callbacks.RankSyncCheck --trainer.callbacks.every_n_iterations 10`.
+#
+# The cell below trains the quick G1 recipe (8 envs x 8 steps per rank, 2 iterations) on 2 ranks
+# in a subprocess, with the check after every iteration and each rank's tensors saved
+# (`dump_dir`), then compares the two ranks' files itself, as `tests/test_ddp.py` does.
+
+# %%
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(os.environ.get("MIMIC_LIT_REPO", Path.cwd().parent))
+work = Path(tempfile.mkdtemp(prefix="mimic_lit_ddp_"))
+dump = work / "ranks"
+cmd = [
+    sys.executable, "-m", "mimic_lit.cli", "fit",
+    "--config", str(REPO / "recipes" / "quick" / "deepmimic_g1_walk.yaml"),
+    "--config", str(REPO / "configs" / "trainers" / "ddp_cpu.yaml"),
+    "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+    "--trainer.callbacks+=mimic_lit.callbacks.RankSyncCheck", "--trainer.callbacks.every_n_iterations", "1",
+    "--trainer.callbacks.dump_dir", str(dump),
+]  # fmt: skip
+start = time.perf_counter()
+proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
+assert proc.returncode == 0, proc.stderr[-3000:]
+print(f"2-rank DDP run: {time.perf_counter() - start:.0f} s; dumps: {sorted(f.name for f in dump.iterdir())}")
+
+rank0, rank1 = (torch.load(dump / f"rank{r}_iter2.pt", weights_only=True) for r in (0, 1))
+max_diff = max(float((rank0[k].double() - rank1[k].double()).abs().max()) for k in rank0)
+print(f"{len(rank0)} tensors (parameters and normaliser statistics) per rank after iteration 2")
+print(f"max |rank 0 - rank 1| over all of them: {max_diff}")
+print(f"observation normaliser count: {rank0['obs_normalizer.count'].item():.0f} "
+      "(= 2 iterations x 2 ranks x 8 envs x 8 steps: both ranks' samples)")
+assert max_diff == 0.0 and rank0["obs_normalizer.count"].item() == 2 * 2 * 8 * 8
+shutil.rmtree(work)
+
+# %% [markdown]
+# The two ranks hold bit-identical networks and statistics, and the normaliser has seen both
+# ranks' samples. On a bigger machine raise `--trainer.devices` together with the threads
+# (`--data.init_args.sim.nthread`, `--data.init_args.torch_threads`) so that ranks x threads
+# stays within the cores. Tests in CI train the quick DeepMimic and AMP recipes this way.
+#
+# ## GPUs, clusters, mixed precision
+#
+# These parts exist but need hardware this notebook does not assume, and **only their CPU parts
+# have been run by the project**:
+#
+# - **MuJoCo-Warp backend** (`--data.init_args.sim.backend mujoco_warp --data.init_args.sim.device
+#   cuda`, `pip install "mimic-lit[gpu]"`): the same compiled MuJoCo scene, stepped for all
+#   environments at once by Warp kernels in float32, with torch reading and writing the Warp
+#   arrays in place and each control step replayed as a CUDA graph. CI runs it on Warp's CPU
+#   device, where it agrees with `MujocoCPU` to 1e-4 over 10 control steps and trains a quick
+#   recipe; there it is ~100x slower than MuJoCo C and compiles its kernels for 1-2 minutes, so
+#   this notebook does not run it. It has not yet run on a GPU.
+#   See [Simulator backends](../../backends/#mujoco-warp).
+# - **DDP on GPUs**: `configs/trainers/ddp_gpu.yaml`, one NCCL rank per GPU with 4,096 MuJoCo-Warp
+#   environments each. Not yet run on GPUs.
+# - **SLURM**: `recipes/slurm/train_multinode.sbatch` (one rank per GPU on every node, resume and
+#   requeue at the time limit) and the Apptainer definition `recipes/slurm/mimic-lit.def`. Not run
+#   on a real cluster; see [Clusters and SLURM](../../cluster/).
+# - **Isaac Lab backend** (`sim.backend: isaaclab`, Python 3.12 with Isaac Sim and an RTX GPU):
+#   written, never run by the project ([Isaac Lab](../../backends/#isaac-lab)).
+# - **Mixed precision**: `--trainer.precision bf16-mixed` runs the networks under bfloat16
+#   autocast in the rollouts and the update, while weights, actions, values and returns stay
+#   float32. Tested for correctness; a speed-up is expected on GPU tensor cores and has not been
+#   measured.

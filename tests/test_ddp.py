@@ -33,6 +33,7 @@ def _fit_ddp(recipe: str, cwd: Path) -> Path:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "sync_dist=True" not in proc.stderr  # already-reduced statistics do not warn
+    assert "did not find any unused parameters" not in proc.stderr  # DeepMimic: plain DDP
     return dump
 
 

@@ -82,5 +82,10 @@ def test_notebooks_run_and_the_site_builds_strictly(tmp_path: Path):
         page = (site / "notebooks" / nb.stem / "index.html").read_text()
         # executed: the pictures are embedded in the page
         assert len(re.findall(r"data:image/png;base64", page)) >= 1, f"{nb.stem} has no figure"
+        # mkdocs does not check links inside rendered notebooks: resolve the relative ones here
+        page_dir = site / "notebooks" / nb.stem
+        for link in re.findall(r'(?:href|src)="(\.\./[^"#]*)', page):
+            target = (page_dir / link).resolve()
+            assert target.is_file() or (target / "index.html").is_file(), f"{nb.stem}: broken link {link}"
     api = (site / "api" / "index.html").read_text()
     assert "TrackingConfig" in api and "episode_length" in api  # rendered from the docstrings

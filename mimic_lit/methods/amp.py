@@ -168,6 +168,7 @@ class AMP(RLModule):
     #: the data module whose envs emit what this method's discriminator needs (for error messages)
     data_module_name = "mimic_lit.datamodule.AMPDataModule"
     disc_input = "state"  #: must equal the data module's ``disc_input``
+    separate_backward_passes = True  #: discriminator steps (and ASE's encoder) have their own losses
 
     def setup(self, stage: str) -> None:
         dm = self.trainer.datamodule

@@ -77,9 +77,9 @@ class AWRConfig:
 def allow_partial_backward_under_ddp(strategy: object) -> None:
     """Let DDP average gradients of backward passes that touch only some networks.
 
-    Every method steps several optimisers from separate losses in one ``training_step`` (actor and
-    critic, then a discriminator or an encoder several times). Plain DDP expects each backward to
-    reach every parameter and raises otherwise, so unless the user chose explicitly, DDP is told to
+    AMP, ADD and ASE step several optimisers from separate losses in one ``training_step`` (actor
+    and critic, then a discriminator or an encoder several times). Plain DDP expects each backward
+    to reach every parameter and raises otherwise, so unless the user chose explicitly, DDP is told to
     find the parameters each backward used (``find_unused_parameters``): their gradients are averaged
     over ranks, the others are left alone. Called from ``setup``, before Lightning wraps the model.
     """
@@ -111,6 +111,10 @@ class RLModule(LightningModule):
             policy on a task whose observation adds goal inputs); see
             :mod:`mimic_lit.methods.warm_start`. Ignored when a run resumes from its own checkpoint.
     """
+
+    #: whether ``training_step`` runs backward passes that reach only some networks (see
+    #: :func:`allow_partial_backward_under_ddp`); actor + critic alone share one backward.
+    separate_backward_passes = False
 
     def __init__(
         self,
@@ -190,7 +194,8 @@ class RLModule(LightningModule):
                 "(data.class_path: mimic_lit.datamodule.ImitationDataModule)"
             )
         self.build(*dm.env_dims())
-        allow_partial_backward_under_ddp(self.trainer.strategy)
+        if self.separate_backward_passes:
+            allow_partial_backward_under_ddp(self.trainer.strategy)
 
     def configure_callbacks(self) -> list:
         return [ThroughputMeter()]
