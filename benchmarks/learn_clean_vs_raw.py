@@ -23,7 +23,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from _report import publish  # benchmarks/ is on sys.path when run as a script
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learn_g1_walk import read_scalars  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = {"bvh": "## Learning: cleaned vs raw retarget", "clip": "## Learning: cleaned vs raw clip"}
+SECTION_BVH = "## Learning: cleaned vs raw retarget"  # shipped clips: "## Learning: cleaned vs raw clip (<name>)"
 SAMPLES_PER_ITERATION = 8192
 CURVES = {  # label -> (tag, scale)
     "early terminations (% of episodes)": ("episode/fall_rate", 100.0),
@@ -48,7 +47,9 @@ def parse_args() -> argparse.Namespace:
     src.add_argument("--bvh", help="human BVH clip to retarget to the G1 instead of --clip")
     p.add_argument("--samples", type=float, default=2e6, help="sample budget of each run")
     p.add_argument("--out", default=str(ROOT / "runs" / "learn_clean_vs_raw"))
-    p.add_argument("--plot", default=str(ROOT / "docs" / "assets" / "learn_clean_vs_raw.png"))
+    p.add_argument("--plot", default=None, help="PNG path (default: docs/assets/learn_clean_vs_raw[_<clip>].png)")
+    p.add_argument("--episodes", type=int, default=64, help="random-start evaluation episodes per policy")
+    p.add_argument("--reuse", action="store_true", help="evaluate and report finished runs in --out, do not train")
     p.add_argument("--no-docs", action="store_true")
     return p.parse_args()
 
@@ -57,6 +58,34 @@ def cli(*args: str, cwd: Path | None = None) -> None:
     exe = Path(sys.executable).with_name("mimic-lit")
     print("running: mimic-lit", " ".join(args), flush=True)
     subprocess.run([str(exe), *args], cwd=cwd, check=True)
+
+
+def training_wall(run_dir: Path) -> float:
+    """Seconds between the first and the last TensorBoard event of the run (training and validation)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    times = []
+    for events in run_dir.rglob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(events.parent), size_guidance={"scalars": 0})
+        acc.Reload()
+        times += [e.wall_time for tag in acc.Tags()["scalars"] for e in acc.Scalars(tag)]
+    return max(times) - min(times) if times else float("nan")
+
+
+def random_start_eval(run_dir: Path, episodes: int) -> dict[str, float]:
+    """Deterministic policy, ``episodes`` episodes started at random times of its own clip
+    (``Trainer.validate``, as ``mimic-lit validate`` runs it): fall rate, length, body error."""
+    from lightning import Trainer
+
+    from mimic_lit.play import load_policy
+
+    run = next(run_dir.rglob("checkpoints/last.ckpt")).parent.parent
+    n = min(episodes, 16)
+    model, data = load_policy(str(run / "version_0" / "config.yaml"), str(run / "checkpoints" / "last.ckpt"),
+                              {"sim.num_envs": n, "val_episodes": episodes, "val_rand_reset": True, "val_num_envs": n})
+    trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    out = trainer.validate(model, datamodule=data, verbose=False)[0]
+    return {k: float(v) for k, v in out.items()}
 
 
 def main() -> None:
@@ -74,16 +103,20 @@ def main() -> None:
         source, kind = args.clip, "clip"
     cli("check-motion", "--motion", str(raw), "--report-only")
     cli("clean-motion", "--in", str(raw), "--out", str(clean), "--overwrite")
+    if args.plot is None:  # one picture per source, so the sections of several runs keep theirs
+        suffix = "" if kind == "bvh" else "_" + Path(source).stem
+        args.plot = str(ROOT / "docs" / "assets" / f"learn_clean_vs_raw{suffix}.png")
+    heading = SECTION_BVH if kind == "bvh" else f"## Learning: cleaned vs raw clip ({Path(source).stem})"
     iterations = math.ceil(args.samples / SAMPLES_PER_ITERATION)
     walls, curves = {}, {}
     for label, clip in (("raw", raw), ("cleaned", clean)):
         run_dir = out / label
         run_dir.mkdir(exist_ok=True)
-        t0 = time.perf_counter()
-        cli("fit", "--config", str(ROOT / "recipes" / "deepmimic_g1_walk.yaml"), "--trainer.max_epochs", str(iterations),
-            "--trainer.check_val_every_n_epoch", str(iterations), "--data.init_args.task.motion", str(clip),
-            "--data.init_args.val_rand_reset", "false", cwd=run_dir)  # fmt: skip
-        walls[label] = time.perf_counter() - t0
+        if not args.reuse:
+            cli("fit", "--config", str(ROOT / "recipes" / "deepmimic_g1_walk.yaml"), "--trainer.max_epochs",
+                str(iterations), "--trainer.check_val_every_n_epoch", str(iterations), "--data.init_args.task.motion",
+                str(clip), "--data.init_args.val_rand_reset", "false", cwd=run_dir)  # fmt: skip
+        walls[label] = training_wall(run_dir)
         series = read_scalars(run_dir)
         samples = dict(series["samples"])
         curves[label] = {
@@ -91,6 +124,8 @@ def main() -> None:
             for name, (tag, scale) in CURVES.items()
         }
         curves[label]["val"] = {k: series[k][-1][1] for k in ("val/fall_rate", "val/episode_length_s", "val/body_pos_err") if k in series}
+        curves[label]["eval"] = random_start_eval(run_dir, args.episodes)
+        print(label, "random-start evaluation:", curves[label]["eval"], flush=True)
 
     import matplotlib
 
@@ -117,27 +152,31 @@ def main() -> None:
 
     rows = []
     for label in ("raw", "cleaned"):
-        val = curves[label]["val"]
+        val, ev = curves[label]["val"], curves[label]["eval"]
         rows.append(
             f"| {label} | {walls[label] / 60:.1f} | {mean_last(label, 'early terminations (% of episodes)'):.1f} | "
             f"{mean_last(label, 'episode length (s)'):.2f} | {100 * val.get('val/fall_rate', float('nan')):.0f} | "
-            f"{val.get('val/episode_length_s', float('nan')):.2f} | {100 * val.get('val/body_pos_err', float('nan')):.1f} |"
+            f"{val.get('val/episode_length_s', float('nan')):.2f} | {100 * val.get('val/body_pos_err', float('nan')):.1f} | "
+            f"{100 * ev.get('val/fall_rate', float('nan')):.0f} | {ev.get('val/episode_length_s', float('nan')):.2f} | "
+            f"{100 * ev.get('val/body_pos_err', float('nan')):.1f} |"
         )
     text = "\n".join([
-        SECTIONS[kind],
+        heading,
         "",
         f"Written by `benchmarks/learn_clean_vs_raw.py` on {dt.date.today()}: "
         + (f"`{source}` retargeted to the G1 (`mimic-lit retarget --source bvh`)" if kind == "bvh" else f"the G1 clip `{source}`")
         + ", cleaned by `mimic-lit clean-motion`; then the same `recipes/deepmimic_g1_walk.yaml` trained "
         f"{iterations} iterations ({iterations * SAMPLES_PER_ITERATION / 1e6:.2f} M samples) on the raw and on the "
         f"cleaned clip, {os.cpu_count()} CPU cores ({platform.machine()}). Training values: mean of the last 10 "
-        "iterations; validation: deterministic episodes from the clip's first frame.",
+        "iterations; validation: the deterministic policy from the clip's first frame (one trajectory); random start: "
+        f"the deterministic policy in {args.episodes} episodes started at random times of its own clip.",
         "",
         f"![cleaned vs raw](assets/{Path(args.plot).name})",
         "",
         "| clip | wall (min) | early terminations (%) | episode length (s) | validation falls (%) | "
-        "validation episode (s) | validation body error (cm) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "validation episode (s) | validation body error (cm) | random-start falls (%) | random-start episode (s) | "
+        "random-start body error (cm) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         "Command: `python benchmarks/learn_clean_vs_raw.py "
@@ -145,7 +184,7 @@ def main() -> None:
         + f"--samples {args.samples:g}`",
         "",
     ])
-    publish(SECTIONS[kind], text, not args.no_docs)
+    publish(heading, text, not args.no_docs)
 
 
 if __name__ == "__main__":
