@@ -48,6 +48,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--samples", type=float, default=2e6, help="sample budget of each run")
     p.add_argument("--out", default=str(ROOT / "runs" / "learn_clean_vs_raw"))
     p.add_argument("--plot", default=None, help="PNG path (default: docs/assets/learn_clean_vs_raw[_<clip>].png)")
+    p.add_argument("--seed", type=int, default=0, help="seed_everything and the data module's seed of both runs")
     p.add_argument("--episodes", type=int, default=64, help="random-start evaluation episodes per policy")
     p.add_argument("--reuse", action="store_true", help="evaluate and report finished runs in --out, do not train")
     p.add_argument("--no-docs", action="store_true")
@@ -115,7 +116,8 @@ def main() -> None:
         if not args.reuse:
             cli("fit", "--config", str(ROOT / "recipes" / "deepmimic_g1_walk.yaml"), "--trainer.max_epochs",
                 str(iterations), "--trainer.check_val_every_n_epoch", str(iterations), "--data.init_args.task.motion",
-                str(clip), "--data.init_args.val_rand_reset", "false", cwd=run_dir)  # fmt: skip
+                str(clip), "--data.init_args.val_rand_reset", "false", "--seed_everything", str(args.seed),
+                "--data.init_args.seed", str(args.seed), cwd=run_dir)  # fmt: skip
         walls[label] = training_wall(run_dir)
         series = read_scalars(run_dir)
         samples = dict(series["samples"])
@@ -181,7 +183,7 @@ def main() -> None:
         "",
         "Command: `python benchmarks/learn_clean_vs_raw.py "
         + (f"--bvh {args.bvh} " if kind == "bvh" else f"--clip {args.clip} ")
-        + f"--samples {args.samples:g}`",
+        + f"--samples {args.samples:g}" + (f" --seed {args.seed}" if args.seed else "") + "`",
         "",
     ])
     publish(heading, text, not args.no_docs)
