@@ -20,17 +20,13 @@ import argparse
 import datetime as dt
 import os
 import platform
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 from _report import publish  # benchmarks/ is on sys.path when run as a script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learn_g1_walk import read_scalars  # noqa: E402
+from _fit import fit_throughput  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## DDP throughput (CPU)"
@@ -48,20 +44,9 @@ def parse_args() -> argparse.Namespace:
 
 def run(label: str, iterations: int, *extra: str) -> tuple[str, float, list[float], float]:
     """(label, median samples/s after warm-up, every iteration's samples/s, wall s) of one fit."""
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        cmd = [
-            sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(RECIPE), *extra,
-            "--trainer.max_epochs", str(iterations), "--trainer.limit_val_batches", "0",
-            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        ]  # fmt: skip
-        print(f"[{label}]", " ".join(cmd[3:]), flush=True)
-        subprocess.run(cmd, cwd=tmp, check=True, stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - t0
-        rates = [v for _, v in read_scalars(Path(tmp)).get("perf/samples_per_s", [])]
-    steady = rates[1:] or rates
-    print(f"[{label}] {statistics.median(steady):,.0f} samples/s", flush=True)
-    return label, statistics.median(steady), rates, wall
+    median, rates, wall = fit_throughput(RECIPE, iterations, *extra)
+    print(f"[{label}] {median:,.0f} samples/s", flush=True)
+    return label, median, rates, wall
 
 
 def main() -> None:

@@ -21,17 +21,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from _report import publish  # benchmarks/ is on sys.path when run as a script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learn_g1_walk import read_scalars  # noqa: E402
+from _fit import fit_throughput  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -86,24 +83,11 @@ def simulator_rate(n: int, steps: int, device: str) -> tuple[float, float, int]:
 def training_rate(n: int, iterations: int, device: str, precision: str) -> tuple[float, list[float], float]:
     """(median samples/s after warm-up, all iterations' samples/s, wall seconds) of a GPU training run."""
     accelerator = "gpu" if device.startswith("cuda") else "cpu"
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        cmd = [
-            sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(RECIPE),
-            "--trainer.accelerator", accelerator, "--trainer.devices", "1", "--trainer.precision", precision,
-            "--trainer.max_epochs", str(iterations), "--trainer.limit_val_batches", "0",
-            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-            "--data.init_args.sim.backend", "mujoco_warp", "--data.init_args.sim.device", device,
-            "--data.init_args.sim.num_envs", str(n),
-        ]  # fmt: skip
-        subprocess.run(cmd, cwd=tmp, check=True)
-        wall = time.perf_counter() - t0
-        series = read_scalars(Path(tmp))
-    rates = [v for _, v in series.get("perf/samples_per_s", [])]
-    if not rates:
-        raise SystemExit("the training run logged no perf/samples_per_s")
-    steady = rates[1:] or rates
-    return statistics.median(steady), rates, wall
+    return fit_throughput(
+        RECIPE, iterations, "--trainer.accelerator", accelerator, "--trainer.devices", "1",
+        "--trainer.precision", precision, "--data.init_args.sim.backend", "mujoco_warp",
+        "--data.init_args.sim.device", device, "--data.init_args.sim.num_envs", str(n),
+    )  # fmt: skip
 
 
 def main() -> None:

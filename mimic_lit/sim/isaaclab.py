@@ -61,9 +61,9 @@ from typing import Any
 import isaaclab  # noqa: F401  (the only module-level import: a missing install must fail here)
 import torch
 
-from mimic_lit.robots import RobotSpec, get_robot
+from mimic_lit.robots import RobotSpec
 from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
-from mimic_lit.sim.mujoco_cpu import compute_substeps
+from mimic_lit.sim.layout import SimulatorDescription, check_config
 
 CONTACT_FORCE_EPS = 1.0e-3
 """Normal ground force [N] above which a body counts as touching the ground."""
@@ -128,7 +128,7 @@ def _usd_cache_dir(robot: RobotSpec) -> Path:
     return base / robot.name
 
 
-class IsaacLabSim:
+class IsaacLabSim(SimulatorDescription):
     """N copies of one robot in Isaac Lab (PhysX), batched torch tensors in and out.
 
     Implements :class:`mimic_lit.sim.base.Simulator`; build it with
@@ -144,26 +144,16 @@ class IsaacLabSim:
                 "the isaaclab backend does not simulate the soccer ball (SimConfig.ball); "
                 "use backend 'mujoco_cpu' for ball tasks"
             )
-        if config.num_envs < 1:
-            raise SimConfigError(f"num_envs must be >= 1, got {config.num_envs}")
-        if config.dtype not in ("float32", "float64"):
-            raise SimConfigError(f"dtype must be 'float32' or 'float64', got {config.dtype!r}")
-        if config.control_mode not in ("pos", "vel", "torque", "none"):
-            raise SimConfigError(f"control_mode must be one of pos, vel, torque, none; got {config.control_mode!r}")
-        self._robot = robot = get_robot(config.robot)
-        self._sim_dt = float(config.sim_dt if config.sim_dt is not None else robot.sim_dt)
-        self._control_dt = float(config.control_dt if config.control_dt is not None else robot.control_dt)
-        self._substeps = compute_substeps(self._control_dt, self._sim_dt)
+        checked = check_config(config)
+        self._robot = robot = checked.robot
+        self._sim_dt, self._control_dt, self._substeps = checked.sim_dt, checked.control_dt, checked.substeps
         if robot.num_joint_coords != robot.num_dofs:
             raise SimConfigError(f"robot '{robot.name}' has ball joints; the isaaclab backend supports hinges only")
-        try:
-            device = torch.device(config.device)
-        except RuntimeError as exc:
-            raise SimConfigError(f"bad device {config.device!r}: {exc}") from None
+        device = checked.device
         if device.type == "cuda" and device.index is None:
             device = torch.device("cuda", 0)  # Isaac Lab wants an explicit GPU index
         self._device = device
-        self._dtype = torch.float32 if config.dtype == "float32" else torch.float64
+        self._dtype = checked.dtype
         self._num_envs = n = int(config.num_envs)
         self._nq = 7 + robot.num_joint_coords
         self._nv = 6 + robot.num_dofs
@@ -342,53 +332,20 @@ class IsaacLabSim:
                 fn()
 
     # ------------------------------------------------------------------ description
-    @property
-    def num_envs(self) -> int:
-        return self._num_envs
 
-    @property
-    def device(self) -> torch.device:
-        return self._device
 
-    @property
-    def dtype(self) -> torch.dtype:
-        return self._dtype
 
-    @property
-    def control_dt(self) -> float:
-        return self._control_dt
 
-    @property
-    def sim_dt(self) -> float:
-        return self._sim_dt
 
-    @property
-    def substeps(self) -> int:
-        return self._substeps
 
-    @property
-    def control_mode(self) -> str:
-        return self.config.control_mode
 
-    @property
-    def robot(self) -> RobotSpec:
-        return self._robot
 
-    @property
-    def num_dofs(self) -> int:
-        return self._nv - 6
 
-    @property
-    def num_bodies(self) -> int:
-        return self._nbody
 
     @property
     def body_names(self) -> tuple[str, ...]:
         return self._robot.body_names
 
-    @property
-    def joint_names(self) -> tuple[str, ...]:
-        return self._robot.joint_names
 
     @property
     def has_ball(self) -> bool:

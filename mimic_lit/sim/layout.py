@@ -104,3 +104,67 @@ def body_origin_velocity(cvel: torch.Tensor, xpos: torch.Tensor, com: torch.Tens
     then linear velocity of the body-fixed point at the tree's centre of mass ``com`` (..., 3)):
     v = v_c + w x (x - c)."""
     return cvel[..., 3:6] + torch.linalg.cross(cvel[..., 0:3], xpos - com.unsqueeze(-2), dim=-1)
+
+
+class SimulatorDescription:
+    """The descriptive members of :class:`~mimic_lit.sim.base.Simulator`, shared by the backends.
+
+    A backend sets ``config``, ``_robot``, ``_num_envs``, ``_device``, ``_dtype``, ``_control_dt``,
+    ``_sim_dt``, ``_substeps``, ``_nv`` (robot qvel size) and ``_nbody`` (robot bodies) in its
+    constructor; these properties only read them.
+    """
+
+    config: SimConfig
+    _robot: RobotSpec
+    _num_envs: int
+    _device: torch.device
+    _dtype: torch.dtype
+    _control_dt: float
+    _sim_dt: float
+    _substeps: int
+    _nv: int
+    _nbody: int
+
+    @property
+    def num_envs(self) -> int:
+        return self._num_envs
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._dtype
+
+    @property
+    def control_dt(self) -> float:
+        return self._control_dt
+
+    @property
+    def sim_dt(self) -> float:
+        return self._sim_dt
+
+    @property
+    def substeps(self) -> int:
+        return self._substeps
+
+    @property
+    def control_mode(self) -> str:
+        return self.config.control_mode
+
+    @property
+    def robot(self) -> RobotSpec:
+        return self._robot
+
+    @property
+    def num_dofs(self) -> int:
+        return self._nv - 6
+
+    @property
+    def num_bodies(self) -> int:
+        return self._nbody
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return self._robot.joint_names

@@ -46,7 +46,7 @@ import torch
 
 from mimic_lit.robots import RobotSpec, get_robot
 from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
-from mimic_lit.sim.layout import check_config, compute_substeps, scene_layout
+from mimic_lit.sim.layout import SimulatorDescription, check_config, compute_substeps, scene_layout
 from mimic_lit.sim.scene import SceneConfig, build_scene_spec
 
 __all__ = ["MujocoCPU", "build_sim_model", "compute_substeps", "set_mujoco_log"]
@@ -152,7 +152,7 @@ def set_mujoco_log(enabled: bool) -> None:
     cfg.set()
 
 
-class MujocoCPU:
+class MujocoCPU(SimulatorDescription):
     """N MuJoCo simulations of one robot on the CPU, batched torch tensors in and out.
 
     Implements :class:`mimic_lit.sim.base.Simulator`. Build it with
@@ -279,49 +279,19 @@ class MujocoCPU:
         self._any_stale = True
 
     # ------------------------------------------------------------------ description
-    @property
-    def num_envs(self) -> int:
-        return self._num_envs
 
-    @property
-    def device(self) -> torch.device:
-        return self._device
 
-    @property
-    def dtype(self) -> torch.dtype:
-        return self._dtype
 
-    @property
-    def control_dt(self) -> float:
-        return self._control_dt
 
-    @property
-    def sim_dt(self) -> float:
-        return self._sim_dt
 
-    @property
-    def substeps(self) -> int:
-        return self._substeps
 
-    @property
-    def control_mode(self) -> str:
-        return self.config.control_mode
 
-    @property
-    def robot(self) -> RobotSpec:
-        return self._robot
 
     @property
     def nthread(self) -> int:
         return self._nthread
 
-    @property
-    def num_dofs(self) -> int:
-        return self._nv - 6
 
-    @property
-    def num_bodies(self) -> int:
-        return self._nbody
 
     @cached_property
     def body_names(self) -> tuple[str, ...]:
@@ -344,9 +314,6 @@ class MujocoCPU:
             raise SimConfigError("this simulator has no ball; set SimConfig.ball (e.g. 'ball: {}' in a recipe's sim section)")
         return float(self.config.ball.radius)
 
-    @property
-    def joint_names(self) -> tuple[str, ...]:
-        return self._robot.joint_names
 
     # ------------------------------------------------------------------ control
     def _invalidate(self) -> None:

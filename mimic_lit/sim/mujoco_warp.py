@@ -46,9 +46,8 @@ except ImportError as exc:  # make_simulator turns this into the install hint
 
 wp.config.log_level = wp.LOG_WARNING  # no line per loaded kernel module on every run
 
-from mimic_lit.robots import RobotSpec
 from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
-from mimic_lit.sim.layout import body_origin_velocity, check_config, scene_layout
+from mimic_lit.sim.layout import SimulatorDescription, body_origin_velocity, check_config, scene_layout
 from mimic_lit.sim.mujoco_cpu import build_sim_model, set_mujoco_log
 
 #: contacts allocated per world; a humanoid on flat ground uses a few dozen at most
@@ -64,7 +63,7 @@ def _warp_device(device: torch.device) -> str:
     raise SimConfigError(f"the mujoco_warp backend runs on 'cpu' or 'cuda' devices, got {device}")
 
 
-class MujocoWarp:
+class MujocoWarp(SimulatorDescription):
     """N MuJoCo-Warp worlds of one robot; batched torch tensors in and out, on the GPU if asked.
 
     Implements :class:`mimic_lit.sim.base.Simulator` (and the ball members of
@@ -126,53 +125,20 @@ class MujocoWarp:
         self._stream: torch.cuda.Stream | None = None  # CUDA only: the stream Warp launches on
 
     # ------------------------------------------------------------------ description
-    @property
-    def num_envs(self) -> int:
-        return self._num_envs
 
-    @property
-    def device(self) -> torch.device:
-        return self._device
 
-    @property
-    def dtype(self) -> torch.dtype:
-        return self._dtype
 
-    @property
-    def control_dt(self) -> float:
-        return self._control_dt
 
-    @property
-    def sim_dt(self) -> float:
-        return self._sim_dt
 
-    @property
-    def substeps(self) -> int:
-        return self._substeps
 
-    @property
-    def control_mode(self) -> str:
-        return self.config.control_mode
 
-    @property
-    def robot(self) -> RobotSpec:
-        return self._robot
 
-    @property
-    def num_dofs(self) -> int:
-        return self._nv - 6
 
-    @property
-    def num_bodies(self) -> int:
-        return self._nbody
 
     @cached_property
     def body_names(self) -> tuple[str, ...]:
         return tuple(mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, i) for i in range(1, 1 + self._nbody))
 
-    @property
-    def joint_names(self) -> tuple[str, ...]:
-        return self._robot.joint_names
 
     @property
     def has_ball(self) -> bool:
