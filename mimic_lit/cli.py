@@ -111,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from mimic_lit.fileio import Terminated  # SIGTERM while a file was being written
+
+        if isinstance(exc, Terminated):
+            print("error: terminated", file=sys.stderr)
+            return 143
         print("error: interrupted", file=sys.stderr)
         return 130
 

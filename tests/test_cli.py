@@ -178,3 +178,12 @@ def test_fit_runs_a_config_naming_its_classes(tmp_path):
     proc = run_cli("fit", "--config", "recipe.yaml", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "TRAINED lr 0.05 steps 2" in proc.stdout
+
+
+def test_model_help_takes_the_short_class_name():
+    """``--model.help DeepMimic`` works without a config, as ``--model DeepMimic`` does."""
+    proc = run_cli("fit", "--model.help", "DeepMimic")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Help for --model.help=mimic_lit.methods.DeepMimic" in proc.stdout
+    for init_arg in ("--model.algorithm", "--model.actor_optim", "--model.discount", "--model.init_from"):
+        assert init_arg in proc.stdout

@@ -116,3 +116,57 @@ def test_slice(g1_clip):
     part = g1_clip.slice(5, 10)
     assert part.num_frames == 5
     np.testing.assert_array_equal(part.root_pos, g1_clip.root_pos[5:10])
+
+
+def _damaged_files(folder, clip) -> dict[str, tuple[object, str]]:
+    """Damaged .npz files a user meets: name -> (path, the reason the error gives)."""
+    real = clip.save(folder / "real.npz").read_bytes()
+    text = folder / "notes.npz"
+    text.write_text("this is a text file, renamed\n")
+    noise = folder / "noise.npz"
+    noise.write_bytes(np.random.default_rng(0).bytes(4096))
+    truncated = folder / "truncated.npz"
+    truncated.write_bytes(real[: len(real) // 2])
+    objects = folder / "objects.npz"
+    np.savez(objects, fps=np.array([{"run": "code"}], dtype=object), root_pos=clip.root_pos,
+             root_quat=clip.root_quat, joint_pos=clip.joint_pos)
+    return {
+        "text": (text, "not a zip archive of arrays"),
+        "random bytes": (noise, "not a zip archive of arrays"),
+        "truncated": (truncated, "damaged or truncated archive"),
+        "pickled objects": (objects, "it holds Python objects, which mimic-lit never loads"),
+    }
+
+
+def test_damaged_npz_files_are_not_valid_clips_and_nothing_is_unpickled(tmp_path, g1_clip, monkeypatch):
+    """Never numpy's advice to load the file with allow_pickle=True; and no unpickling is tried."""
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a clip file was unpickled")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    for name, (path, why) in _damaged_files(tmp_path, g1_clip).items():
+        with pytest.raises(MotionFormatError) as exc:
+            MotionClip.load(path)
+        message = _one_line(exc)
+        assert message.startswith(f"'{path}' is not a valid .npz clip ("), (name, message)
+        assert why in message, (name, message)
+        assert "allow_pickle" not in message and "pickle.load" not in message, (name, message)
+
+
+def test_damaged_npz_files_are_one_line_errors_on_the_command_line(tmp_path, g1_clip):
+    import hashlib
+    import subprocess
+    import sys
+
+    for name, (path, why) in _damaged_files(tmp_path, g1_clip).items():
+        before = hashlib.sha256(path.read_bytes()).hexdigest()
+        proc = subprocess.run([sys.executable, "-m", "mimic_lit.cli", "check-motion", "--robot", "g1", "--motion",
+                               str(path)], check=False, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, (name, proc.stderr)
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: '{path}' is not a valid .npz clip ({why}"), (name, lines)
+        assert "allow_pickle" not in proc.stderr and "Traceback" not in proc.stderr
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == before

@@ -155,3 +155,20 @@ def test_predict_returns_the_evaluation_episodes(walk_ckpt: Path):
     assert set(episodes) >= {"length_s", "fell", "return", "steps", "body_pos_err_sum"}
     # every episode starts at the clip's first frame with the deterministic policy: all identical
     assert torch.allclose(episodes["length_s"], episodes["length_s"][0].expand(3))
+
+
+def test_onnx_export_writes_one_self_contained_file(walk_onnx: Path):
+    """No ``.onnx.data`` sidecar and no temporary file beside the export; the weights are inline."""
+    import onnx
+
+    assert not Path(f"{walk_onnx}.data").exists()
+    assert not [p.name for p in walk_onnx.parent.iterdir() if p.name.startswith(".")]
+    proto = onnx.load(str(walk_onnx), load_external_data=False)
+    assert proto.graph.initializer and all(t.data_location == onnx.TensorProto.DEFAULT for t in proto.graph.initializer)
+    assert oct(walk_onnx.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

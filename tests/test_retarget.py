@@ -172,3 +172,20 @@ def test_cmu_bvh_walk_to_k1_through_the_command_then_clean(tmp_path: Path):
     assert travelled > 1.0  # it walks
     report = check_clip(clean_clip(clip))
     assert report.joint_limit_violations == 0 and report.penetration_mean <= 0.01 and report.foot_slide_mean <= 0.02
+
+
+def test_retarget_offers_only_robots_with_a_body_map(tmp_path: Path, capsys):
+    """--help lists the robots a shipped map targets; a robot without one is a one-line error."""
+    from mimic_lit.commands.retarget import map_robots
+
+    assert map_robots() == ["g1", "k1"]
+    with pytest.raises(SystemExit):
+        main(["retarget", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "target robot: g1, k1 (the robots with a shipped body map)" in help_text and "t1" not in help_text
+    assert main(["retarget", "--source", "deepmimic", "--robot", "t1", "--in", "humanoid/walk",
+                 "--out", str(tmp_path / "t1_walk.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("error: there is no retargeting map to 't1' yet; shipped maps target g1, k1 "
+                           "(or write one and pass --map FILE)")
+    assert list(tmp_path.iterdir()) == []

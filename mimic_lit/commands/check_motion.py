@@ -135,8 +135,10 @@ def plot_report(r: MotionCheckReport, path):
     verdict = "; ".join(r.issues()) or "passed"
     fig.suptitle(textwrap.fill(f"{r.robot}/{r.clip}: {verdict}", 120), fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    from mimic_lit.fileio import atomic_output
+
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
     return path
 

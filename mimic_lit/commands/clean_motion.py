@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     from mimic_lit.commands._motion_arg import load_motion_arg
     from mimic_lit.errors import MimicLitError
+    from mimic_lit.fileio import check_output, write_text
     from mimic_lit.motion.checks import check_clip
     from mimic_lit.motion.clean import CleanConfig, clean_clip
 
@@ -59,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
             raise MimicLitError(f"--out must end in .npz, got '{out}'")
         pairs = [(args.input, out)]
     for _, dst in pairs:
-        if dst.exists() and not args.overwrite:
-            raise MimicLitError(f"'{dst}' exists; pass --overwrite to replace it")
+        check_output(dst, overwrite=args.overwrite)
+    if args.report:
+        check_output(args.report, overwrite=args.overwrite, what="--report")
     if args.smooth < 0:
         raise MimicLitError(f"--smooth must be >= 0, got {args.smooth}")
     config = CleanConfig(
@@ -77,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
         name = Path(spec).stem if Path(spec).suffix else Path(spec).name
         before = check_clip(clip, name=name)
         cleaned = clean_clip(clip, config)
-        dst.parent.mkdir(parents=True, exist_ok=True)
         cleaned.save(dst, overwrite=True)
         after = check_clip(cleaned, name=name)
         reports.append({"clip": name, "out": str(dst), "before": before.to_dict(), "after": after.to_dict()})
@@ -92,6 +93,6 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
     console.print(table)
     if args.report:
-        Path(args.report).write_text(json.dumps(reports, indent=2))
+        write_text(args.report, json.dumps(reports, indent=2))
         console.print(f"wrote {args.report}")
     return 0

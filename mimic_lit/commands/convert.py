@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Convert ``args.input`` to ``args.out``; raises ``MimicLitError`` (one line) on bad input."""
     from mimic_lit.errors import MimicLitError
+    from mimic_lit.fileio import check_output
     from mimic_lit.motion.formats import load_motion
 
     out = Path(args.out)
@@ -71,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
         path, implied = resolve_motion_path(args.input, args.robot)  # shipped names (g1/deepmimic_walk) too
         args.input, args.robot = str(path), args.robot or implied
-    if out.exists() and not args.overwrite:
-        raise MimicLitError(f"'{out}' exists; pass --overwrite to replace it")
+    check_output(out, overwrite=args.overwrite)
     if Path(args.input).resolve() == out.resolve():
         raise MimicLitError(f"--in and --out are the same file '{out}'")
     options = {

@@ -41,10 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     from mimic_lit.errors import MimicLitError
     from mimic_lit.export import default_suffix, export_checkpoint
+    from mimic_lit.fileio import check_output
 
     out = Path(args.out) if args.out else Path(args.ckpt_path).with_suffix(default_suffix(args.format))
-    if out.exists() and not args.overwrite:
-        raise MimicLitError(f"'{out}' exists: pass --overwrite to replace it")
+    check_output(out, overwrite=args.overwrite)
     if args.check_samples < 2:
         raise MimicLitError(f"--check-samples must be >= 2, got {args.check_samples}")
     result = export_checkpoint(args.config, args.ckpt_path, args.format, out, args.check_samples)

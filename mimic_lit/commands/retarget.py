@@ -31,12 +31,20 @@ from pathlib import Path
 HELP = "retarget human motion to a robot by inverse kinematics"
 SOURCES = ("deepmimic", "bvh", "smplx-npz", "gmr-pkl")
 _EXTENSIONS = {"deepmimic": (".txt", ".npz"), "gmr-pkl": (".pkl",), "bvh": (".bvh",), "smplx-npz": (".npz",)}
+_MAP_DIR = Path(__file__).resolve().parent.parent / "data" / "retarget"
+
+
+def map_robots() -> list[str]:
+    """Robots that a shipped body map targets (``<source>_to_<robot>.yaml``), without importing
+    the retargeting stack."""
+    return sorted({p.stem.partition("_to_")[2] for p in _MAP_DIR.glob("*_to_*.yaml")})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options (imports nothing heavy, so ``--help`` is instant)."""
     parser.add_argument("--source", required=True, choices=SOURCES, help="what --in holds")
-    parser.add_argument("--robot", required=True, help="target robot (g1, k1, t1)")
+    parser.add_argument("--robot", required=True,
+                        help=f"target robot: {', '.join(map_robots())} (the robots with a shipped body map)")
     parser.add_argument("--in", dest="input", required=True, metavar="PATH",
                         help="motion file, shipped clip name (humanoid/walk) or folder of motion files")
     parser.add_argument("--out", required=True, metavar="PATH", help="output clip (.npz), or folder when --in is one")
@@ -85,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from mimic_lit.errors import MimicLitError
+    from mimic_lit.fileio import check_output
     from mimic_lit.robots import get_robot
 
     if args.fps <= 0:
@@ -97,10 +106,14 @@ def run(args: argparse.Namespace) -> int:
             "mimic-lit can neither ship nor download; retarget with GMR and use --source gmr-pkl"
         )
     robot = get_robot(args.robot).name
+    if args.source != "gmr-pkl" and args.map_path is None and robot not in map_robots():
+        raise MimicLitError(
+            f"there is no retargeting map to '{robot}' yet; shipped maps target {', '.join(map_robots())} "
+            "(or write one and pass --map FILE)"
+        )
     pairs = _inputs(args)
     for _, out in pairs:
-        if out.exists() and not args.overwrite:
-            raise MimicLitError(f"'{out}' exists; pass --overwrite to replace it")
+        check_output(out, overwrite=args.overwrite)
     console = Console(stderr=True)
     failures = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -175,7 +188,6 @@ def _finish(result_clip, robot: str, name: str, out: Path, summary: str) -> str:
     """Save the clip and check it; returns the summary line."""
     from mimic_lit.motion.checks import check_clip
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     result_clip.save(out, overwrite=True)
     report = check_clip(result_clip, robot, name=name)
     issues = "; ".join(report.issues()) or "no issues"

@@ -33,22 +33,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time limit per episode (default: the training episode length)")
     parser.add_argument("--seed", type=int, default=0, help="seed of clip and start-time draws")
     parser.add_argument("--report", default=None, metavar="JSON", help="also write the summary and episodes as JSON")
+    parser.add_argument("--overwrite", action="store_true", help="replace --report if it exists")
 
 
 def run(args: argparse.Namespace) -> int:
     """Play the episodes, print the summary; returns 0."""
     import json
-    from pathlib import Path
 
     from rich.progress import Progress
 
     from mimic_lit.errors import MimicLitError
     from mimic_lit.export.sim2sim import Sim2Sim
+    from mimic_lit.fileio import check_output, write_text
 
     if args.episodes < 1:
         raise MimicLitError(f"--episodes must be >= 1, got {args.episodes}")
     if args.seconds is not None and args.seconds <= 0:
         raise MimicLitError(f"--seconds must be > 0, got {args.seconds}")
+    if args.report:
+        check_output(args.report, overwrite=args.overwrite, what="--report")
     runner = Sim2Sim(args.policy, args.motion)
     if args.robot is not None and args.robot != runner.meta["robot"]:
         raise MimicLitError(f"'{args.policy}' is a policy for '{runner.meta['robot']}', not '{args.robot}'")
@@ -69,6 +72,6 @@ def run(args: argparse.Namespace) -> int:
              **{f"mean_{k}": float(v.mean()) for k, v in e.errors.items()}}
             for e in report.episodes
         ]
-        Path(args.report).write_text(json.dumps({"summary": summary, "episodes": episodes}, indent=2))
+        write_text(args.report, json.dumps({"summary": summary, "episodes": episodes}, indent=2))
         print(f"wrote {args.report}")
     return 0

@@ -32,7 +32,32 @@ class MimicLitCLI(LightningCLI):
         kwargs.setdefault("subclass_mode_data", True)
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
         kwargs.setdefault("parser_kwargs", {"prog": "mimic-lit"})
+        from mimic_lit.quiet import quiet_training_noise
+
+        quiet_training_noise()
+        # Imported so that short class names resolve everywhere, --model.help DeepMimic included.
+        import mimic_lit.datamodule  # noqa: F401
+        import mimic_lit.methods  # noqa: F401
+
         super().__init__(LightningModule, LightningDataModule, args=args, **kwargs)
+
+    def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any):
+        """Add ``predict``'s own options (``--out``, ``--overwrite``) to its parser only."""
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        if subcommand == "predict":
+            from jsonargparse import ActionYesNo
+
+            parser.add_argument("--out", type=str | None, default=None,
+                                help="also write the per-episode results to this .json or .csv file")
+            parser.add_argument("--overwrite", action=ActionYesNo, default=False, help="replace --out if it exists")
+        return parser
+
+    def before_predict(self) -> None:
+        """Check ``--out`` before anything runs; print (and write) the per-episode table at the end."""
+        from mimic_lit.predictions import PredictionResults
+
+        config = self.config[self.subcommand]
+        self.trainer.callbacks.append(PredictionResults(config.get("out"), bool(config.get("overwrite"))))
 
 
 def run_lightning(argv: list[str]) -> int:

@@ -22,6 +22,7 @@ import torch
 from mimic_lit.errors import MimicLitError
 from mimic_lit.export.metadata import METADATA_KEY
 from mimic_lit.export.policy import DeployedPolicy
+from mimic_lit.fileio import atomic_output
 
 __all__ = ["FORMATS", "export_onnx", "export_policy", "export_torchscript", "read_metadata"]
 
@@ -30,8 +31,8 @@ _SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 
 
 def export_onnx(policy: DeployedPolicy, metadata: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``policy`` as ONNX (opset 18, dynamic batch; PyTorch's torch.export-based exporter) with
-    ``metadata`` embedded; returns the path."""
+    """Write ``policy`` as one self-contained ONNX file (opset 18, dynamic batch; PyTorch's
+    torch.export-based exporter) with ``metadata`` embedded, atomically; returns the path."""
     import importlib.util
 
     if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxscript") is None:
@@ -44,10 +45,12 @@ def export_onnx(policy: DeployedPolicy, metadata: dict[str, Any], path: str | os
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            torch.onnx.export(
+            # No file argument: the program stays in memory, so torch never writes its external-data
+            # sidecar (``<out>.onnx.data``); the file written below holds the weights inline.
+            program = torch.onnx.export(
                 policy,
                 (torch.zeros(2, policy.obs_dim),),
-                str(path),
+                None,
                 input_names=["obs"],
                 output_names=["actions", "joint_targets"],
                 dynamic_shapes=({0: batch},),
@@ -59,12 +62,13 @@ def export_onnx(policy: DeployedPolicy, metadata: dict[str, Any], path: str | os
         quiet.setLevel(level)
     import onnx
 
-    proto = onnx.load(str(path))
+    proto = program.model_proto
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
     proto.producer_name = "mimic-lit"
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(path))
+    with atomic_output(path) as tmp:
+        onnx.save(proto, str(tmp))
     return path
 
 
@@ -74,7 +78,8 @@ def export_torchscript(policy: DeployedPolicy, metadata: dict[str, Any], path: s
     with warnings.catch_warnings():  # PyTorch deprecates TorchScript for torch.export; libtorch still loads it
         warnings.simplefilter("ignore", DeprecationWarning)
         traced = torch.jit.trace(policy, (torch.zeros(1, policy.obs_dim),), check_trace=True)
-        torch.jit.save(traced, str(path), _extra_files={METADATA_KEY: json.dumps(metadata)})
+        with atomic_output(path) as tmp:
+            torch.jit.save(traced, str(tmp), _extra_files={METADATA_KEY: json.dumps(metadata)})
     return path
 
 
@@ -83,7 +88,6 @@ def export_policy(policy: DeployedPolicy, metadata: dict[str, Any], path: str | 
     if fmt not in FORMATS:
         raise MimicLitError(f"unknown export format '{fmt}'; choose one of: {', '.join(FORMATS)}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     return export_onnx(policy, metadata, path) if fmt == "onnx" else export_torchscript(policy, metadata, path)
 
 

@@ -8,8 +8,8 @@ order the robot's MJCF defines them (one value per hinge, four per ball joint).
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from mimic_lit.errors import MotionFormatError
+from mimic_lit.fileio import atomic_output
 
 if TYPE_CHECKING:
     from mimic_lit.robots.spec import RobotSpec
@@ -170,12 +171,9 @@ class MotionClip:
         if path.exists() and not overwrite:
             raise MotionFormatError(f"'{path}' exists; pass overwrite=True (or --overwrite) to replace it")
         self.validate(where=str(path))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_output(path) as tmp:
             _write_npz(
-                tmp,
+                str(tmp),
                 format_version=np.int64(FORMAT_VERSION),
                 fps=np.float64(self.fps),
                 loop=np.str_(self.loop),
@@ -187,11 +185,6 @@ class MotionClip:
                 root_quat=self.root_quat.astype(np.float64),
                 joint_pos=self.joint_pos.astype(np.float64),
             )
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file normal permissions
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
     @classmethod
@@ -200,11 +193,7 @@ class MotionClip:
         path = Path(path)
         if not path.is_file():
             raise MotionFormatError(f"motion file not found: '{path}'")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                fields = {k: data[k] for k in data.files}
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-            raise MotionFormatError(f"'{path}' is not a readable .npz clip ({type(exc).__name__}: {exc})") from None
+        fields = read_npz(path)
         for key in ("fps", "root_pos", "root_quat", "joint_pos"):
             if key not in fields:
                 raise MotionFormatError(f"'{path}': missing field '{key}'")
@@ -225,10 +214,36 @@ class MotionClip:
         return clip.validate(robot, where=str(path))
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """All arrays of the ``.npz`` file ``path``, read without ever unpickling anything.
+
+    Anything that is not a complete zip archive of plain arrays (a text file, random bytes, a
+    truncated download, an archive holding Python objects) raises one :class:`MotionFormatError`
+    ``'<path>' is not a valid .npz clip (<why>)``; numpy's own advice to load such files with
+    ``allow_pickle=True`` is never passed on, as that would run code from the file.
+    """
+
+    def invalid(why: str) -> MotionFormatError:
+        return MotionFormatError(f"'{path}' is not a valid .npz clip ({why})")
+
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise invalid(f"cannot read it: {exc.strerror or exc}") from None
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive; np.load would try pickle.load on anything else
+        raise invalid("not a zip archive of arrays")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+            raise invalid("it holds Python objects, which mimic-lit never loads") from None
+        raise invalid(f"malformed array: {exc}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, NotImplementedError) as exc:
+        raise invalid(f"damaged or truncated archive: {exc}") from None
+    except OSError as exc:
+        raise invalid(f"cannot read it: {exc.strerror or exc}") from None
 
 
 def _write_npz(path: str, **arrays: np.ndarray) -> None:

@@ -1,7 +1,8 @@
 """Write RGB frames to MP4 (imageio-ffmpeg, H.264) or GIF (Pillow), atomically.
 
-Outputs are written to a temporary file beside the target and moved into place only when complete,
-so an interrupted render never leaves a truncated video and never destroys an existing one.
+Outputs are written to a temporary file beside the target and moved into place only when complete
+(:func:`mimic_lit.fileio.atomic_output`), so an interrupted render (Ctrl-C, ``SIGTERM``) never
+leaves a truncated video or a temporary file and never destroys an existing one.
 
 GIFs use one palette for all frames, computed from a few frames spread over the clip: a shared
 palette avoids flicker between frames, and with dithering off the large flat areas (floor, sky)
@@ -10,51 +11,25 @@ compress well, which keeps a 5 s docs GIF around 1-2 MB.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from mimic_lit.errors import MimicLitError
+from mimic_lit.fileio import atomic_output, check_output
 
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".gif")
 
 
 def check_output_path(path: str | os.PathLike, *, overwrite: bool) -> Path:
-    """Validate an output path before any work: known suffix, no silent overwrite, parent exists."""
+    """Validate a video path before any work: known suffix, no silent overwrite, not a folder
+    (missing folders are created when the video is written; see :mod:`mimic_lit.fileio`)."""
     path = Path(path)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise MimicLitError(f"--out must end in {' or '.join(VIDEO_SUFFIXES)}, got '{path}'")
-    if path.exists() and not overwrite:
-        raise MimicLitError(f"'{path}' already exists; pass --overwrite to replace it")
-    if path.is_dir():
-        raise MimicLitError(f"'{path}' is a directory")
-    if not path.parent.exists():
-        raise MimicLitError(f"output folder '{path.parent}' does not exist")
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path with the same suffix beside ``path``; move it onto ``path`` on success."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    return check_output(path, overwrite=overwrite)
 
 
 def write_mp4(frames: Iterable[np.ndarray], path: Path, fps: float, *, quality: float = 7.0) -> int:
@@ -126,7 +101,7 @@ def write_video(
                 progress(i + 1, count)
             yield frame_at(i)
 
-    with atomic_path(path) as tmp:
+    with atomic_output(path) as tmp:
         if path.suffix.lower() == ".mp4":
             return write_mp4(frames(), tmp, fps)
         picks = np.unique(np.linspace(0, count - 1, min(count, GIF_PALETTE_SAMPLES)).astype(int))

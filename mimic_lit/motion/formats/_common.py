@@ -143,21 +143,16 @@ def infer_robot(num_joint_coords: int, where: str, what: str) -> "RobotSpec":
 
 
 def write_pickle(payload: Any, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
-    """Pickle ``payload`` to ``path`` atomically (a temporary file renamed into place), so a
-    crash never leaves half a file; refuses an existing file unless ``overwrite``."""
+    """Pickle ``payload`` to ``path`` atomically (:func:`mimic_lit.fileio.atomic_output`: a
+    temporary file renamed into place, usual permissions), so a crash never leaves half a file;
+    refuses an existing file unless ``overwrite``."""
     import pickle
-    import tempfile
+
+    from mimic_lit.fileio import atomic_output
 
     path = Path(path)
     if path.exists() and not overwrite:
         raise MotionFormatError(f"'{path}' exists; pass overwrite=True (or --overwrite) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".pkl", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(payload, f, protocol=4)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        pickle.dump(payload, f, protocol=4)
     return path
