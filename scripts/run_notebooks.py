@@ -1,5 +1,10 @@
 """Execute the tutorial notebooks (jupytext py:percent files in notebooks/) top to bottom and write
-them, with their outputs, as .ipynb files for the docs site (mkdocs-jupyter renders them).
+them, with their outputs, as .ipynb files for the docs site.
+
+``mkdocs build`` works without this step: its hook (scripts/mkdocs_notebooks.py) renders the
+sources without outputs. When the executed notebooks written here (docs/notebooks/, git-ignored)
+match their sources, the site shows them instead, with their outputs; CI and the docs workflow
+run this script before building.
 
 All notebooks run in one working directory, in order, so later ones may reuse what earlier ones
 made (notebook 5 exports notebook 2's checkpoint). A failing cell stops the run with exit code 1
