@@ -28,7 +28,7 @@ RUN = ROOT / "runs" / "learn_g1_walk" / "runs" / "deepmimic_g1_walk"
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", default=str(RUN / "version_0" / "config.yaml"), help="recipe of the checkpoint")
+    p.add_argument("--config", default=str(RUN / "lightning_logs" / "version_0" / "config.yaml"), help="recipe of the checkpoint")
     p.add_argument("--ckpt", default=str(RUN / "checkpoints" / "last.ckpt"), help="checkpoint to export")
     p.add_argument("--episodes", type=int, default=32, help="random-start episodes of each")
     p.add_argument("--out", default=str(ROOT / "runs" / "export_sim2sim"), help="working folder")

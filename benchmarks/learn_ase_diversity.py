@@ -44,11 +44,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def periodic_recipe(recipe: Path, out: Path, every: int) -> Path:
-    """The recipe with its checkpoint callback keeping a file every ``every`` iterations."""
+    """The recipe plus a ``ModelCheckpoint`` keeping ``checkpoints/epoch=<k>.ckpt`` every ``every``
+    iterations (next to the run folder; the recipe's own ``last.ckpt`` is unchanged)."""
     data = yaml.safe_load(recipe.read_text())
-    for cb in data["trainer"].get("callbacks") or []:
-        if cb["class_path"].endswith("ModelCheckpoint"):
-            cb["init_args"].update(save_top_k=-1, every_n_epochs=every, filename="{epoch}", dirpath="checkpoints")
+    data["trainer"].setdefault("callbacks", []).append({
+        "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+        "init_args": {"save_top_k": -1, "every_n_epochs": every, "filename": "{epoch}", "dirpath": "checkpoints",
+                      "save_on_train_epoch_end": True},
+    })
     path = out / f"periodic_{recipe.name}"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -83,13 +83,15 @@ model = DeepMimic(
 # %% [markdown]
 # ## Train
 #
-# Checkpointing, logging and the time budget are Lightning's. A CSV logger keeps the curves
-# readable here; the recipes log to TensorBoard (`tensorboard --logdir runs`).
+# Logging and the time budget are Lightning's; `RunCheckpoint` writes the run's
+# `checkpoints/last.ckpt` after every iteration (and on Ctrl-C), under `default_root_dir`. A CSV
+# logger keeps the curves readable here; the recipes log to TensorBoard (`tensorboard --logdir runs`).
 
 # %%
 from lightning import Trainer, seed_everything
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+
+from mimic_lit.callbacks import RunCheckpoint
 
 seed_everything(0)
 trainer = Trainer(
@@ -99,8 +101,9 @@ trainer = Trainer(
     check_val_every_n_epoch=1 if TINY else 20,
     num_sanity_val_steps=0,
     log_every_n_steps=1,
-    logger=CSVLogger(RUN_DIR.parent, name=RUN_DIR.name, version=0),
-    callbacks=[ModelCheckpoint(dirpath=RUN_DIR / "checkpoints", save_last=True, save_top_k=0, save_on_train_epoch_end=True)],
+    default_root_dir=RUN_DIR,
+    logger=CSVLogger(RUN_DIR, version=0),  # RUN_DIR/lightning_logs/version_0/metrics.csv
+    callbacks=[RunCheckpoint()],  # RUN_DIR/checkpoints/last.ckpt
     enable_progress_bar=False,
     enable_model_summary=False,
 )
@@ -115,7 +118,7 @@ print("iterations:", trainer.current_epoch, " checkpoint:", RUN_DIR / "checkpoin
 # relative to the root) drops.
 
 # %%
-rows = list(csv.DictReader(open(RUN_DIR / "version_0" / "metrics.csv")))
+rows = list(csv.DictReader(open(RUN_DIR / "lightning_logs" / "version_0" / "metrics.csv")))
 
 
 samples_at = {r["epoch"]: float(r["samples"]) for r in rows if r.get("samples")}  # iteration -> samples so far

@@ -29,6 +29,7 @@
 
 # %%
 import os
+import shutil
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -61,8 +62,9 @@ print(yaml.safe_dump({"model": recipe["model"]["init_args"], "task": recipe["dat
 # %%
 from mimic_lit.cli import main
 
-args = ["fit", "--config", str(RECIPE), "--trainer.enable_progress_bar", "false",
-        "--trainer.logger.init_args.save_dir", "runs/notebooks"]
+RUN = Path("runs/notebooks", Path(recipe["trainer"]["default_root_dir"]).name)  # this notebook's run folder
+shutil.rmtree(RUN, ignore_errors=True)  # a new run each time (fit refuses to overwrite a run's checkpoint)
+args = ["fit", "--config", str(RECIPE), "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(RUN)]
 if not TINY:
     args += ["--trainer.max_time", f"00:00:{MINUTES:02d}:00", "--trainer.check_val_every_n_epoch", "1000"]
 assert main(args) == 0
@@ -76,8 +78,7 @@ assert main(args) == 0
 # %%
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-name = recipe["trainer"]["logger"]["init_args"]["name"]
-events = sorted(Path("runs/notebooks", name).glob("version_*/events.out.tfevents.*"))[-1]
+events = sorted(RUN.glob("lightning_logs/version_*/events.out.tfevents.*"))[-1]
 acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
 acc.Reload()
 samples = {e.step: e.value for e in acc.Scalars("samples")}

@@ -52,8 +52,7 @@ if not CKPT.is_file():  # notebook 2 was not run here: 3 tiny iterations of the 
     assert main(["fit", "--config", str(RECIPE), "--trainer.max_epochs", "3", "--trainer.logger", "false",
                  "--trainer.enable_progress_bar", "false", "--data.init_args.sim.num_envs", "16",
                  "--data.init_args.horizon", "8", "--data.init_args.val_episodes", "0",
-                 "--trainer.callbacks+=ModelCheckpoint", f"--trainer.callbacks.dirpath={CKPT.parent}",
-                 "--trainer.callbacks.save_last=true"]) == 0
+                 "--trainer.default_root_dir", str(CKPT.parent.parent)]) == 0
 print("checkpoint:", CKPT)
 
 # %% [markdown]

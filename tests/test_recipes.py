@@ -119,7 +119,7 @@ def test_awr_fragment_and_console_command(tmp_path: Path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    config = (tmp_path / "runs" / "quick_deepmimic_humanoid_walk" / "version_0" / "config.yaml").read_text()
+    config = (tmp_path / "runs" / "quick_deepmimic_humanoid_walk" / "lightning_logs" / "version_0" / "config.yaml").read_text()
     assert "algorithm: awr" in config
     scalars = _scalars(tmp_path / "runs" / "quick_deepmimic_humanoid_walk")
     assert "train/weight_mean" in scalars and all(map(math.isfinite, scalars["train/actor_loss"]))

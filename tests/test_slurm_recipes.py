@@ -75,7 +75,8 @@ def test_dry_run_builds_the_multinode_command_from_slurm_variables():
     assert configs == ["recipes/deepmimic_g1_walk.yaml", "configs/trainers/ddp_gpu.yaml"]
     assert all((ROOT / c).is_file() for c in configs)
     assert _flag(cmd, "--trainer.num_nodes") == ["2"] and _flag(cmd, "--trainer.devices") == ["4"]
-    assert _flag(cmd, "--trainer.callbacks.init_args.dirpath") == ["runs/deepmimic_g1_walk/checkpoints"]
+    assert _flag(cmd, "--trainer.default_root_dir") == ["runs/deepmimic_g1_walk"]  # checkpoints and logs
+    assert _flag(cmd, "--ckpt_path") == ["last"]  # resume the run if it has a checkpoint, else start it
     assert cmd[-2:] == ["--trainer.max_epochs", "7"]  # script arguments reach mimic-lit fit
     container = _dry_run(ROOT, SIF="mimic-lit.sif", NUM_ENVS="1024", **FAKE_SLURM)
     assert container[:4] == ["apptainer", "exec", "--nv", "mimic-lit.sif"]
@@ -83,19 +84,15 @@ def test_dry_run_builds_the_multinode_command_from_slurm_variables():
 
 
 @needs_bash
-def test_dry_run_resumes_from_last_ckpt_when_it_exists(tmp_path: Path):
+def test_dry_run_resumes_the_run_folder_with_ckpt_path_last(tmp_path: Path):
     for name in ("recipes", "configs"):
         (tmp_path / name).symlink_to(ROOT / name)
     env = {"RECIPE": "recipes/amp_g1_steering.yaml", "RUN_NAME": "steer", **FAKE_SLURM}
-    assert _flag(_dry_run(tmp_path, **env), "--ckpt_path") == []
-    last = tmp_path / "runs" / "steer" / "checkpoints" / "last.ckpt"
-    last.parent.mkdir(parents=True)
-    last.write_bytes(b"")
-    (tmp_path / "runs" / "steer" / "hpc_ckpt_1.ckpt").write_bytes(b"")  # newer, mid-iteration: ignored
     cmd = _dry_run(tmp_path, **env)
-    assert _flag(cmd, "--ckpt_path") == ["runs/steer/checkpoints/last.ckpt"]
-    assert _flag(cmd, "--trainer.logger.init_args.name") == ["steer"]
+    assert _flag(cmd, "--ckpt_path") == ["last"]  # a requeued job continues; a first job starts the run
+    assert _flag(cmd, "--trainer.default_root_dir") == ["runs/steer"]
     assert _flag(_dry_run(tmp_path, CKPT_PATH="none", **env), "--ckpt_path") == []
+    assert _flag(_dry_run(tmp_path, CKPT_PATH="old/last.ckpt", **env), "--ckpt_path") == ["old/last.ckpt"]
 
 
 @needs_bash
@@ -136,12 +133,13 @@ def test_apptainer_definition_has_its_sections_and_installs_the_gpu_extra():
 @pytest.mark.slow
 @needs_bash
 def test_the_dry_run_command_parses_with_the_real_cli(tmp_path: Path):
-    """jsonargparse accepts the script's overrides (logger name, checkpoint dirpath, ranks)."""
+    """jsonargparse accepts the script's overrides (run folder, ranks, --ckpt_path last)."""
     cmd = _dry_run(ROOT, **FAKE_SLURM)
     proc = subprocess.run([sys.executable, "-m", "mimic_lit.cli", *cmd[1:], "--print_config"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     cfg = yaml.safe_load(proc.stdout)
     assert cfg["trainer"]["num_nodes"] == 2 and str(cfg["trainer"]["devices"]) == "4"
-    assert cfg["trainer"]["callbacks"][-1]["init_args"]["dirpath"] == "runs/deepmimic_g1_walk/checkpoints"
+    assert cfg["trainer"]["default_root_dir"] == "runs/deepmimic_g1_walk" and cfg["ckpt_path"] == "last"
+    assert cfg["trainer"]["callbacks"][-1]["class_path"] == "mimic_lit.callbacks.RunCheckpoint"
     assert cfg["data"]["init_args"]["sim"]["backend"] == "mujoco_warp"
