@@ -59,6 +59,30 @@ class MimicLitCLI(LightningCLI):
         config = self.config[self.subcommand]
         self.trainer.callbacks.append(PredictionResults(config.get("out"), bool(config.get("overwrite"))))
 
+    def instantiate_trainer(self, **kwargs: Any):
+        """A ``fit`` without a ``RunCheckpoint`` in its callbacks gets one (``mimic_lit.runs``)."""
+        if self.subcommand == "fit":
+            from mimic_lit.runs import add_run_checkpoint
+
+            add_run_checkpoint(self.config_init[self.subcommand]["trainer"])
+        return super().instantiate_trainer(**kwargs)
+
+    def before_fit(self) -> None:
+        """The run's checkpointing (``mimic_lit.runs``): ``--ckpt_path last`` resolved, and a
+        refusal to overwrite another run's ``last.ckpt``."""
+        from mimic_lit.runs import prepare_fit
+
+        config = self.config_init[self.subcommand]
+        config["ckpt_path"] = prepare_fit(self.trainer, config.get("ckpt_path"))
+
+    def after_fit(self) -> None:
+        """Exit with 130 when Ctrl-C stopped the run (after its checkpoint was saved)."""
+        from mimic_lit.runs import exit_code_after_fit
+
+        code = exit_code_after_fit(self.trainer)
+        if code:
+            raise SystemExit(code)
+
 
 def run_lightning(argv: list[str]) -> int:
     """Run ``mimic-lit <fit|validate|test|predict> ...``; returns the exit code."""
