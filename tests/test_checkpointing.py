@@ -213,6 +213,27 @@ def test_a_recipe_without_a_checkpoint_callback_gets_run_checkpoint(tmp_path: Pa
     assert ckpts == [str(RUN / "checkpoints" / "last.ckpt")]
 
 
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [(["2", "null"], [2, 3]), (["null", "1e-9"], [1, 2, 3]), (["null", "60"], [3])],
+    ids=["every_2_iterations", "every_instant", "every_hour"],
+)
+def test_the_schedule_saves_by_iterations_or_minutes_and_at_the_end(tmp_path: Path, monkeypatch, schedule, expected):
+    """Which iterations are written: every N-th, every M minutes, and always the last one (once)."""
+    from mimic_lit.commands.train import MimicLitCLI
+
+    saved: list[int] = []
+    original = RunCheckpoint.save
+    monkeypatch.setattr(RunCheckpoint, "save", lambda self, trainer, n: (saved.append(n), original(self, trainer, n))[1])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["mimic-lit"])
+    MimicLitCLI(args=["fit", "--config", str(RECIPE), *SMALL, "--trainer.max_epochs", "3",
+                      "--trainer.callbacks.init_args.every_n_iterations", schedule[0],
+                      "--trainer.callbacks.init_args.every_minutes", schedule[1]])  # fmt: skip
+    assert saved == expected
+    assert iterations_in(_load(tmp_path / RUN / "checkpoints" / "last.ckpt")) == 3
+
+
 def test_run_checkpoint_rejects_a_schedule_that_never_saves():
     with pytest.raises(MimicLitError, match="every_n_iterations must be >= 1"):
         RunCheckpoint(every_n_iterations=0)
