@@ -9,8 +9,9 @@ Dispatch is by the first argument and every import is lazy: ``mimic-lit --help``
 so the tools feel instant and work even where the training stack is broken.
 
 Errors caused by the user's input (:class:`~mimic_lit.errors.MimicLitError`: a missing file, an
-unknown robot, a malformed clip) print one line ``error: <message>`` on stderr and exit with code 2,
-never a traceback.
+unknown robot, a malformed clip, a damaged checkpoint, a misspelt config key) print one line
+``error: <message>`` on stderr and exit with code 2, never a traceback; ``MIMIC_LIT_DEBUG=1`` shows
+the traceback (and the config parser's full message) instead.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 
 from mimic_lit import __version__
 from mimic_lit.commands import COMMANDS, LIGHTNING_COMMANDS, available_commands, get_command
-from mimic_lit.errors import MimicLitError
+from mimic_lit.errors import MimicLitError, debug_enabled, find_user_error
 
 PROG = "mimic-lit"
 EXIT_USAGE = 2
@@ -107,10 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return _dispatch(argv)
-    except MimicLitError as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt as exc:
         from mimic_lit.fileio import Terminated  # SIGTERM while a file was being written
 
@@ -119,6 +116,16 @@ def main(argv: list[str] | None = None) -> int:
             return 143
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # A MimicLitError, or one wrapped by a library (jsonargparse building a config class,
+        # Lightning running a hook): one line. Anything else is a bug and keeps its traceback, as
+        # does everything with MIMIC_LIT_DEBUG=1.
+        user_error = find_user_error(exc)
+        if user_error is None or debug_enabled():
+            raise
+        message = " ".join(str(user_error).split()) or type(user_error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def __getattr__(name: str):

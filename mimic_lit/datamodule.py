@@ -24,6 +24,7 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
+from mimic_lit.config_checks import require_at_least, require_optional
 from mimic_lit.envs.add import ADDConfig, make_add_env
 from mimic_lit.envs.amp import AMPConfig, make_amp_env
 from mimic_lit.envs.ase import ASEConfig, make_ase_env
@@ -79,14 +80,17 @@ class ImitationDataModule(LightningDataModule):
         super().__init__()
         self.sim = sim or SimConfig()
         self.task = task or TrackingConfig()
-        if horizon < 1 or update_epochs < 1 or num_minibatches < 1:
-            raise MimicLitError("horizon, update_epochs and num_minibatches must all be >= 1")
+        require_at_least(horizon, "data.horizon", 1)
+        require_at_least(update_epochs, "data.update_epochs", 1)
+        require_at_least(num_minibatches, "data.num_minibatches", 1)
+        require_at_least(val_episodes, "data.val_episodes", 0)
+        require_optional(require_at_least, val_num_envs, "data.val_num_envs", 1)
+        require_optional(require_at_least, torch_threads, "data.torch_threads", 1)
         if num_minibatches > horizon * self.sim.num_envs:
             raise MimicLitError(
-                f"num_minibatches={num_minibatches} exceeds the {horizon * self.sim.num_envs} samples of an iteration"
+                f"data.num_minibatches={num_minibatches} exceeds the {horizon * self.sim.num_envs} samples of an "
+                "iteration (data.horizon x sim.num_envs)"
             )
-        if val_episodes < 0:
-            raise MimicLitError(f"val_episodes must be >= 0, got {val_episodes}")
         self.horizon = int(horizon)
         self.update_epochs = int(update_epochs)
         self.num_minibatches = int(num_minibatches)
@@ -94,8 +98,6 @@ class ImitationDataModule(LightningDataModule):
         self.val_num_envs = val_num_envs
         self.val_rand_reset = bool(val_rand_reset)
         self.seed = int(seed)
-        if torch_threads is not None and torch_threads < 1:
-            raise MimicLitError(f"torch_threads must be >= 1, got {torch_threads}")
         self.torch_threads = torch_threads
         self.train_env: VecEnv | None = None
         self.eval_env: VecEnv | None = None
@@ -281,8 +283,7 @@ class HLCDataModule(ImitationDataModule):
         **kwargs: Any,
     ) -> None:
         ImitationDataModule.__init__(self, sim=sim, task=task or ASEConfig(), **kwargs)
-        if llc_steps < 1:
-            raise MimicLitError(f"llc_steps must be >= 1, got {llc_steps}")
+        require_at_least(llc_steps, "data.llc_steps", 1)
         self.llc_config = llc_config
         self.llc_ckpt_path = llc_ckpt_path
         self.llc_steps = int(llc_steps)
@@ -295,7 +296,7 @@ class HLCDataModule(ImitationDataModule):
 
             config = _resolve_existing(self.llc_config, "low-level recipe")
             ckpt = _resolve_existing(self.llc_ckpt_path, "low-level checkpoint")
-            self._llc, _ = load_policy(config, ckpt)
+            self._llc, _ = load_policy(config, ckpt, what="low-level checkpoint")
             if getattr(self._llc, "latent_dim", None) is None:
                 raise MimicLitError(f"'{ckpt}' is not an ASE checkpoint: a high-level controller needs skill latents")
         return self._llc

@@ -20,3 +20,31 @@ class UnsafePickleError(MotionFormatError):
 
 class UnknownRobotError(MimicLitError):
     """A robot name that is not registered."""
+
+
+#: Set to 1 to get the full traceback (and the parser's full message) instead of the one line.
+DEBUG_ENV = "MIMIC_LIT_DEBUG"
+
+
+def debug_enabled() -> bool:
+    """Whether ``MIMIC_LIT_DEBUG`` asks for tracebacks instead of one-line errors."""
+    import os
+
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def find_user_error(exc: BaseException) -> MimicLitError | None:
+    """The :class:`MimicLitError` behind ``exc``: itself, or one that caused it.
+
+    Libraries wrap what our code raises inside them (jsonargparse when it builds a config class,
+    Lightning's hooks): following ``__cause__`` / ``__context__`` finds our one-line error again.
+    Anything else (a bug) gives ``None`` and keeps its traceback.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, MimicLitError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -105,15 +105,20 @@ def build_from_recipe(config: str | os.PathLike, overrides: dict[str, Any] | Non
     return init.model, init.data
 
 
-def load_policy(config: str | os.PathLike, ckpt_path: str | os.PathLike, overrides: dict[str, Any] | None = None):
-    """(method with the checkpoint's weights, data module) for playing a trained policy."""
-    path = Path(ckpt_path)
-    if not path.is_file():
-        raise MimicLitError(f"checkpoint '{path}' does not exist")
+def load_policy(
+    config: str | os.PathLike,
+    ckpt_path: str | os.PathLike,
+    overrides: dict[str, Any] | None = None,
+    what: str = "checkpoint",
+):
+    """(method with the checkpoint's weights, data module) for playing a trained policy.
+
+    The checkpoint is read with :func:`~mimic_lit.checkpoint_io.load_checkpoint` (tensors and plain
+    values only); ``what`` names it in error messages."""
+    from mimic_lit.checkpoint_io import load_checkpoint
+
+    ckpt = load_checkpoint(ckpt_path, what)  # weights_only=True; checked before the envs are built
     model, dm = build_from_recipe(config, overrides)
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if "state_dict" not in ckpt:
-        raise MimicLitError(f"'{path}' is not a Lightning checkpoint (no 'state_dict')")
     model.on_load_checkpoint(ckpt)  # builds the networks for the stored sizes
     model.load_state_dict(ckpt["state_dict"])
     model.eval()

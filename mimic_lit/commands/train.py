@@ -32,6 +32,9 @@ class MimicLitCLI(LightningCLI):
         kwargs.setdefault("subclass_mode_data", True)
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
         kwargs.setdefault("parser_kwargs", {"prog": "mimic-lit"})
+        from mimic_lit.cli_parser import MimicLitArgumentParser
+
+        kwargs.setdefault("parser_class", MimicLitArgumentParser)  # one line for a rejected config
         from mimic_lit.quiet import quiet_training_noise
 
         quiet_training_noise()
@@ -82,6 +85,52 @@ class MimicLitCLI(LightningCLI):
         code = exit_code_after_fit(self.trainer)
         if code:
             raise SystemExit(code)
+
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        """Run the subcommand; if it fails before any batch completed, remove the run folders it
+        created and left empty (``mimic_lit.failed_runs``)."""
+        from mimic_lit.failed_runs import FailedRunCleanup
+
+        cleanup = FailedRunCleanup(self.trainer)
+        self.trainer.callbacks.append(cleanup)
+        try:
+            super()._run_subcommand(subcommand)
+        except BaseException:
+            cleanup.clean(self.trainer)
+            raise
+
+    def _prepare_subcommand_kwargs(self, subcommand: str) -> dict[str, Any]:
+        """Checkpoints hold tensors and plain values only: Lightning loads ``--ckpt_path`` with
+        ``weights_only=True``, after :func:`~mimic_lit.checkpoint_io.check_ckpt_path` has read it the
+        same way (one line for a damaged or unsafe file). Runs after ``before_<subcommand>``, so
+        ``--ckpt_path last`` is already a file."""
+        from mimic_lit.errors import MimicLitError
+
+        kwargs = super()._prepare_subcommand_kwargs(subcommand)
+        if kwargs.get("weights_only") is False:
+            raise MimicLitError("--weights_only false is not supported: mimic-lit only loads checkpoints "
+                                "that hold tensors and plain values (--weights_only)")
+        if "weights_only" in self._subcommand_method_arguments.get(subcommand, ()):
+            kwargs["weights_only"] = True
+        self._check_ckpt_path(kwargs.get("ckpt_path"))
+        return kwargs
+
+    def _parse_ckpt_path(self) -> None:
+        """LightningCLI reads the hyper-parameters of ``--ckpt_path`` right after parsing: check the
+        file first, so a damaged or unsafe one gives one line here already."""
+        if self.config.get("subcommand"):
+            self._check_ckpt_path(self.config[self.config.subcommand].get("ckpt_path"))
+        super()._parse_ckpt_path()
+
+    def _check_ckpt_path(self, ckpt_path: Any) -> None:
+        """:func:`~mimic_lit.checkpoint_io.check_ckpt_path`, once per file."""
+        from mimic_lit.checkpoint_io import check_ckpt_path
+
+        checked = self.__dict__.setdefault("_checked_ckpt_paths", set())
+        if ckpt_path is not None and str(ckpt_path) not in checked:
+            check_ckpt_path(ckpt_path)
+            checked.add(str(ckpt_path))
 
 
 def run_lightning(argv: list[str]) -> int:

@@ -58,6 +58,13 @@ class AMPConfig(TrackingConfig):
     disc_dof_vel: bool = True
     demo_grid: int = 4
 
+    def __post_init__(self) -> None:
+        from mimic_lit.config_checks import require_at_least
+
+        super().__post_init__()
+        require_at_least(self.disc_steps, "task.disc_steps", 1)
+        require_at_least(self.demo_grid, "task.demo_grid", 1)
+
 
 @dataclass(frozen=True)
 class FrameLayout:

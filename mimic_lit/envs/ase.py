@@ -43,6 +43,14 @@ class ASEConfig(AMPConfig):
     latent_time_min: float = 0.0
     latent_time_max: float = 5.0
 
+    def __post_init__(self) -> None:
+        from mimic_lit.config_checks import require_at_least, require_nonnegative
+
+        super().__post_init__()
+        require_at_least(self.latent_dim, "task.latent_dim", 1)
+        require_nonnegative(self.latent_time_min, "task.latent_time_min")
+        require_nonnegative(self.latent_time_max, "task.latent_time_max")  # min <= max: checked by the env
+
 
 def sample_unit_latents(n: int, dim: int, generator: torch.Generator, device, dtype) -> torch.Tensor:
     """(n, dim) latents uniform on the unit sphere (normalised Gaussian samples)."""

@@ -137,6 +137,29 @@ class TrackingConfig:
     location: LocationConfig | None = None
     dribble: DribbleConfig | None = None
 
+    def __post_init__(self) -> None:
+        """Check every numeric option now, on one line naming the field (``task.<field>``)."""
+        from mimic_lit.config_checks import (
+            require_at_least,
+            require_in_range,
+            require_nonnegative,
+            require_optional,
+            require_positive,
+        )
+
+        require_positive(self.episode_length, "task.episode_length")
+        for step in self.target_steps:
+            require_at_least(step, "task.target_steps", 0)
+        require_optional(require_positive, self.target_dt, "task.target_dt")
+        for part in ("pose", "vel", "root_pose", "root_vel", "key_pos"):
+            require_nonnegative(getattr(self, f"reward_{part}_w"), f"task.reward_{part}_w")
+            require_nonnegative(getattr(self, f"reward_{part}_scale"), f"task.reward_{part}_scale")
+        require_positive(self.pose_termination_dist, "task.pose_termination_dist")
+        require_nonnegative(self.contact_force_threshold, "task.contact_force_threshold")
+        require_in_range(self.default_reset_prob, "task.default_reset_prob", 0.0, 1.0)
+        require_positive(self.action_hinge_scale, "task.action_hinge_scale")
+        require_nonnegative(self.goal_reward_weight, "task.goal_reward_weight")
+
     def make_goal(self, num_envs: int, device: torch.device, dtype: torch.dtype) -> Task | None:
         """The configured goal for ``num_envs`` environments (its own seed derived from ``seed``)."""
         if self.goal is None:

@@ -44,7 +44,11 @@ def load_runner(path: str | os.PathLike) -> Callable[[np.ndarray], np.ndarray]:
     if path.suffix.lower() == ".onnx":
         import onnxruntime as ort
 
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        try:
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's InvalidProtobuf / Fail / InvalidGraph: a damaged file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MimicLitError(f"exported policy '{path}' cannot be loaded by onnxruntime ({first[:200]})") from exc
         return lambda obs: session.run(["joint_targets"], {"obs": obs.astype(np.float32)})[0]
     module = load_torchscript(path)
 

@@ -111,16 +111,33 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     if path.suffix.lower() == ".onnx":
         import onnx
 
-        proto = onnx.load(str(path), load_external_data=False)
+        try:
+            proto = onnx.load(str(path), load_external_data=False)
+        except Exception as exc:  # protobuf's DecodeError (and friends) for anything that is not ONNX
+            raise MimicLitError(
+                f"exported policy '{path}' is not a valid ONNX file (truncated, damaged or another format)"
+            ) from exc
         for entry in proto.metadata_props:
             if entry.key == METADATA_KEY:
-                return json.loads(entry.value)
+                return _parse_metadata(entry.value, path)
         raise MimicLitError(f"'{path}' has no mimic-lit metadata: was it written by 'mimic-lit export'?")
     extra = {METADATA_KEY: ""}
     try:
         load_torchscript(path, extra)
     except RuntimeError as exc:
-        raise MimicLitError(f"'{path}' is neither ONNX nor TorchScript: {exc}") from None
+        raise MimicLitError(
+            f"exported policy '{path}' is neither ONNX nor TorchScript (truncated, damaged or another format)"
+        ) from exc
     if not extra[METADATA_KEY]:
         raise MimicLitError(f"'{path}' has no mimic-lit metadata: was it written by 'mimic-lit export'?")
-    return json.loads(extra[METADATA_KEY])
+    return _parse_metadata(extra[METADATA_KEY], path)
+
+
+def _parse_metadata(text: str, path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(text)
+    except ValueError as exc:
+        raise MimicLitError(f"exported policy '{path}' has damaged mimic-lit metadata (not JSON)") from exc
+    if not isinstance(meta, dict):
+        raise MimicLitError(f"exported policy '{path}' has damaged mimic-lit metadata (not a JSON object)")
+    return meta

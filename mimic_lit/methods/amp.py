@@ -27,6 +27,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from mimic_lit.config_checks import check_network, check_optimizer, require_at_least, require_nonnegative
 from mimic_lit.errors import MimicLitError
 from mimic_lit.methods.base import NetworkConfig, OptimizerConfig, RLModule
 from mimic_lit.nn.mlp import Discriminator
@@ -126,17 +127,15 @@ class AMP(RLModule):
         self.disc_reward_scale = float(disc_reward_scale)
         self.task_reward_weight = float(task_reward_weight)
         self.disc_reward_weight = float(disc_reward_weight)
-        if disc_buffer_size < 1 or disc_replay_samples < 1:
-            raise MimicLitError("disc_buffer_size and disc_replay_samples must be >= 1")
-        self.disc_buffer_size = int(disc_buffer_size)
-        self.disc_replay_samples = int(disc_replay_samples)
-        self.disc_normalizer_samples = float(disc_normalizer_samples)
-        if disc_batch_size < 1:
-            raise MimicLitError(f"disc_batch_size must be >= 1, got {disc_batch_size}")
-        self.disc_batch_size = int(disc_batch_size)
-        if disc_updates < 1:
-            raise MimicLitError(f"disc_updates must be >= 1, got {disc_updates}")
-        self.disc_updates = int(disc_updates)
+        check_network(self.disc_config, "model.disc")
+        check_optimizer(self.disc_optim_config, "model.disc_optim")
+        for name in ("disc_grad_penalty", "disc_logit_reg", "disc_reward_scale", "task_reward_weight", "disc_reward_weight"):
+            require_nonnegative(getattr(self, name), f"model.{name}")
+        self.disc_buffer_size = require_at_least(disc_buffer_size, "model.disc_buffer_size", 1)
+        self.disc_replay_samples = require_at_least(disc_replay_samples, "model.disc_replay_samples", 1)
+        self.disc_normalizer_samples = float(require_nonnegative(disc_normalizer_samples, "model.disc_normalizer_samples"))
+        self.disc_batch_size = require_at_least(disc_batch_size, "model.disc_batch_size", 1)
+        self.disc_updates = require_at_least(disc_updates, "model.disc_updates", 1)
         self._steps_per_iteration = 1
         self.disc_obs_dim: int | None = None
         self.disc: Discriminator | None = None

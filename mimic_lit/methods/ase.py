@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from mimic_lit.config_checks import check_network, check_optimizer, require_nonnegative
 from mimic_lit.errors import MimicLitError
 from mimic_lit.methods.amp import AMP
 from mimic_lit.methods.base import NetworkConfig, OptimizerConfig
@@ -92,6 +93,10 @@ class ASE(AMP):
         self.enc_reward_weight = float(enc_reward_weight)
         self.diversity_weight = float(diversity_weight)
         self.diversity_target = float(diversity_target)
+        check_network(self.encoder_config, "model.encoder")
+        check_optimizer(self.encoder_optim_config, "model.encoder_optim")
+        for name in ("enc_reward_weight", "diversity_weight", "diversity_target"):
+            require_nonnegative(getattr(self, name), f"model.{name}")
         self.latent_dim: int | None = None
         self.encoder: SkillEncoder | None = None
         self.latent_generator = torch.Generator()

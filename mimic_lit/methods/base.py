@@ -153,6 +153,7 @@ class RLModule(LightningModule):
         self.awr_config = awr or AWRConfig()
         self.normalizer_samples = float(normalizer_samples)
         self.init_from = init_from
+        self._check_options()
 
         self.obs_dim: int | None = None
         self.action_dim: int | None = None
@@ -168,6 +169,32 @@ class RLModule(LightningModule):
         self._pending_rng: dict[str, Any] | None = None
 
     #: trailing observation dims the normaliser leaves as they are (ASE's latent)
+    def _check_options(self) -> None:
+        """One line naming the field (``model.<field>``) for a numeric option that cannot work."""
+        from mimic_lit.config_checks import (
+            check_network,
+            check_optimizer,
+            require_in_range,
+            require_nonnegative,
+            require_optional,
+            require_positive,
+        )
+
+        check_network(self.actor_config, "model.actor")
+        check_network(self.critic_config, "model.critic")
+        check_optimizer(self.actor_optim_config, "model.actor_optim")
+        check_optimizer(self.critic_optim_config, "model.critic_optim")
+        require_positive(self.action_std, "model.action_std")
+        require_in_range(self.discount, "model.discount", 0.0, 1.0, low_open=True)
+        require_in_range(self.td_lambda, "model.td_lambda", 0.0, 1.0)
+        require_nonnegative(self.action_bound_weight, "model.action_bound_weight")
+        require_nonnegative(self.entropy_weight, "model.entropy_weight")
+        require_positive(self.ppo_config.clip_ratio, "model.ppo.clip_ratio")
+        require_optional(require_positive, self.ppo_config.adv_clip, "model.ppo.adv_clip")
+        require_positive(self.awr_config.temperature, "model.awr.temperature")
+        require_positive(self.awr_config.max_weight, "model.awr.max_weight")
+        require_nonnegative(self.normalizer_samples, "model.normalizer_samples")
+
     obs_passthrough: int = 0
 
     # ------------------------------------------------------------------ networks

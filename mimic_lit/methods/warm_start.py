@@ -49,12 +49,10 @@ def _first_layers(module: torch.nn.Module) -> set[str]:
 def warm_start(module: torch.nn.Module, ckpt_path: str | os.PathLike) -> dict[str, str]:
     """Copy ``ckpt_path``'s networks into the built ``module`` (see the module docstring).
     Returns ``{tensor: how}`` for the log ("copied", "widened", "skipped")."""
+    from mimic_lit.checkpoint_io import load_checkpoint
+
     path = Path(ckpt_path)
-    if not path.is_file():
-        raise MimicLitError(f"init_from: checkpoint '{path}' does not exist")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if "state_dict" not in ckpt:
-        raise MimicLitError(f"init_from: '{path}' is not a Lightning checkpoint (no 'state_dict')")
+    ckpt = load_checkpoint(path, "init_from checkpoint")  # weights_only=True: tensors and plain values only
     source = ckpt["state_dict"]
     target = module.state_dict()
     first = _first_layers(module)

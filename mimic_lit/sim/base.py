@@ -75,6 +75,15 @@ class BallConfig:
     rgba: tuple[float, float, float, float] = (0.95, 0.95, 0.95, 1.0)
     default_pos: tuple[float, float] = (0.5, 0.0)
 
+    def __post_init__(self) -> None:
+        """One line naming the field for a size, mass or friction that cannot work."""
+        from mimic_lit.config_checks import require_nonnegative, require_positive
+
+        require_positive(self.radius, "sim.ball.radius")
+        require_positive(self.mass, "sim.ball.mass")
+        for name in ("friction", "torsional_friction", "rolling_friction"):
+            require_nonnegative(getattr(self, name), f"sim.ball.{name}")
+
 
 @dataclass
 class SimConfig:
@@ -125,6 +134,27 @@ class SimConfig:
     divergence_threshold: float = 1.0e3
     mujoco_log: bool = False
     ball: BallConfig | None = None
+
+    def __post_init__(self) -> None:
+        """Check the robot name and every numeric option now, on one line naming the field, instead
+        of failing later (or with a message about something derived from it) when the run starts."""
+        from mimic_lit.config_checks import require_at_least, require_optional, require_nonnegative, require_positive
+        from mimic_lit.errors import UnknownRobotError
+        from mimic_lit.robots import get_robot
+
+        try:
+            get_robot(self.robot)
+        except UnknownRobotError as exc:
+            raise UnknownRobotError(f"{exc} (sim.robot)") from None
+        require_at_least(self.num_envs, "sim.num_envs", 1)
+        require_optional(require_positive, self.control_dt, "sim.control_dt")
+        require_optional(require_positive, self.sim_dt, "sim.sim_dt")
+        require_optional(require_at_least, self.nthread, "sim.nthread", 1)
+        require_nonnegative(self.ground_friction, "sim.ground_friction")
+        require_positive(self.divergence_threshold, "sim.divergence_threshold")
+        # Only one field at a time here: jsonargparse may build intermediate configs with some fields
+        # still at their defaults. Relations between fields (control_dt a multiple of sim_dt, with the
+        # robot's defaults filled in) are checked when the simulator is made (sim.layout.check_config).
 
 
 @runtime_checkable
