@@ -72,15 +72,16 @@ def _on_command_line(key: str, argv: list[str]) -> bool:
 
 def _where(key: str | None, argv: list[str], text: str | None = None) -> str:
     """Where ``key`` was set: ``command line`` if an option sets it, else ``file, line N`` of the
-    config file line ``key:`` (or the first line containing ``text``), else the only config file."""
+    first config file line containing ``text`` (or else of the line ``key:``), else the only config
+    file."""
     files = config_files(argv)
     if key and _on_command_line(key, argv):
         return "command line"
     patterns = []
-    if key:
-        patterns.append(re.compile(rf"^\s*(?:-\s+)?{re.escape(key.rsplit('.', 1)[-1])}\s*:"))
     if text:
         patterns.append(re.compile(re.escape(text)))
+    if key:
+        patterns.append(re.compile(rf"^\s*(?:-\s+)?{re.escape(key.rsplit('.', 1)[-1])}\s*:"))
     for pattern in patterns:
         for name in files:
             try:
