@@ -100,7 +100,9 @@ def build_from_recipe(config: str | os.PathLike, overrides: dict[str, Any] | Non
     try:
         cfg = parser.parse_object({"model": recipe["model"], "data": data_section})
     except Exception as exc:  # jsonargparse raises its own ArgumentError types
-        raise MimicLitError(f"cannot read the model/data sections of '{config}': {exc}") from None
+        from mimic_lit.config_errors import summarize_parser_error
+
+        raise MimicLitError(summarize_parser_error(str(exc), ["--config", str(config)], parser)) from exc
     init = parser.instantiate_classes(cfg)
     return init.model, init.data
 

@@ -247,3 +247,15 @@ def test_user_errors_are_found_inside_library_exceptions(monkeypatch, capsys):
     monkeypatch.setenv("MIMIC_LIT_DEBUG", "1")
     with pytest.raises(RuntimeError):
         cli.main(["fit"])
+
+
+def test_play_and_export_read_recipes_with_the_same_messages(tmp_path):
+    """``play``/``export``/notebooks build the model from a recipe themselves: same one line."""
+    from mimic_lit.play import build_from_recipe
+
+    recipe, number = recipe_with(tmp_path, "algorithm: ppo", "algorythm: ppo")
+    with pytest.raises(MimicLitError) as info:
+        build_from_recipe(recipe)
+    assert str(info.value) == (
+        f"unknown key 'algorythm' in model.init_args (did you mean 'algorithm'?) ({recipe}, line {number})"
+    )
