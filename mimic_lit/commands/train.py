@@ -86,7 +86,6 @@ class MimicLitCLI(LightningCLI):
         if code:
             raise SystemExit(code)
 
-
     def _run_subcommand(self, subcommand: str) -> None:
         """Run the subcommand; if it fails before any batch completed, remove the run folders it
         created and left empty (``mimic_lit.failed_runs``)."""
