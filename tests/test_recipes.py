@@ -3,6 +3,7 @@ metrics, and exact resume (2 iterations + resume from last.ckpt + 2 more == 4 st
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -18,6 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 QUICK = sorted((ROOT / "recipes" / "quick").glob("*.yaml"))
 FULL = sorted((ROOT / "recipes").glob("*.yaml"))
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+FINGERPRINT_RTOL = 1e-5  # the refactoring check itself uses 1e-6: scripts/quick_fingerprints.py check
+
+
+def _fingerprints_module():
+    """``scripts/quick_fingerprints.py``, which records what every quick recipe logs in 2 iterations."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("quick_fingerprints", ROOT / "scripts" / "quick_fingerprints.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _fit(recipe: Path, cwd: Path, *extra: str) -> MimicLitCLI:
@@ -95,6 +107,12 @@ def test_quick_recipe_runs_and_resumes_exactly(recipe: Path, tmp_path: Path):
     scalars = _scalars(split / "runs" / name)
     assert len(scalars["train/actor_loss"]) == 2 and all(map(math.isfinite, scalars["train/critic_loss"]))
     assert "val/fall_rate" in scalars and "episode/length_s" in scalars or "rollout/reward" in scalars
+    # the same numbers as recorded: a change of behaviour shows up here, named by the scalar
+    fp = _fingerprints_module()
+    recorded = json.loads(fp.FINGERPRINTS.read_text()).get(recipe.stem)
+    assert recorded is not None, f"no fingerprint for {recipe.stem}: python scripts/quick_fingerprints.py record --only {recipe.stem}"
+    diff = fp.differences(recorded, fp.fingerprint(scalars), FINGERPRINT_RTOL)
+    assert not diff, "logged numbers changed:\n" + "\n".join(diff)
     assert _load(ckpt)["epoch"] == 2  # epochs completed
 
     # resume from last.ckpt for 2 more, versus 4 straight

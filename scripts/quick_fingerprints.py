@@ -1,0 +1,117 @@
+"""Record or check the numbers every quick recipe logs in its first 2 iterations (its fingerprint).
+
+A refactor that must not change behaviour should leave every logged loss, reward and validation
+metric of every quick recipe as it was. This script runs each ``recipes/quick/*.yaml`` for 2
+iterations through the real CLI, in a fresh folder, exactly as ``tests/test_recipes.py`` does,
+and reads the scalars it logged (speeds such as ``perf/*`` and ``rollout/samples_per_s`` are left out):
+
+    python scripts/quick_fingerprints.py record            # writes tests/data/quick_fingerprints.json
+    python scripts/quick_fingerprints.py check --rtol 1e-6 # compares a new run with the file
+
+``tests/test_recipes.py`` compares its own 2-iteration runs with the file too (at a looser
+tolerance, so that a different CPU's floating-point rounding does not fail the suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = sorted((ROOT / "recipes" / "quick").glob("*.yaml"))
+FINGERPRINTS = ROOT / "tests" / "data" / "quick_fingerprints.json"
+#: Scalars that describe learning and evaluation, not the machine's speed.
+KEPT_PREFIXES = ("train/", "rollout/", "episode/", "val/")
+TIMING_SUFFIXES = ("_per_s",)  # speeds depend on the machine's load, not on the code
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def fingerprint(scalars: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The kept scalars of one run, sorted by name."""
+    return {tag: [float(v) for v in values] for tag, values in sorted(scalars.items()) if tag.startswith(KEPT_PREFIXES) and not tag.endswith(TIMING_SUFFIXES)}
+
+
+def read_scalars(run_dir: Path) -> dict[str, list[float]]:
+    """Every scalar of the single TensorBoard event file under ``run_dir``, in step order."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = run_dir.rglob("events.out.tfevents.*")
+    acc = EventAccumulator(str(events))
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def _fit(recipe: Path, cwd: Path, *extra: str) -> None:
+    from mimic_lit.commands.train import MimicLitCLI
+
+    old, argv = os.getcwd(), sys.argv
+    os.chdir(cwd)
+    sys.argv = ["mimic-lit"]
+    try:
+        MimicLitCLI(args=["fit", "--config", str(recipe), *QUIET, *extra])
+    finally:
+        os.chdir(old)
+        sys.argv = argv
+
+
+def run_recipe(recipe: Path) -> dict[str, list[float]]:
+    """The fingerprint of ``recipe``'s 2-iteration run in a fresh folder (a high-level controller
+    first trains its low-level policy for 1 iteration there, as the recipe test does)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if "llc_ckpt_path" in recipe.read_text():
+            _fit(ROOT / "recipes" / "quick" / "ase_g1.yaml", work, "--trainer.max_epochs", "1")
+        _fit(recipe, work)
+        return fingerprint(read_scalars(work / "runs" / f"quick_{recipe.stem}"))
+
+
+def differences(expected: dict[str, list[float]], got: dict[str, list[float]], rtol: float) -> list[str]:
+    """Human-readable lines for every tag whose values differ by more than ``rtol`` (relative; an
+    absolute 1e-12 for values that are zero), or that is missing on either side."""
+    lines = []
+    for tag in sorted(set(expected) | set(got)):
+        if tag not in got or tag not in expected:
+            lines.append(f"{tag}: {'missing now' if tag not in got else 'new'}")
+            continue
+        a, b = expected[tag], got[tag]
+        if len(a) != len(b) or any(not math.isclose(x, y, rel_tol=rtol, abs_tol=1e-12) for x, y in zip(a, b)):
+            lines.append(f"{tag}: recorded {a}, now {b}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=("record", "check"))
+    parser.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance of check (default 1e-6)")
+    parser.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these quick recipes")
+    args = parser.parse_args(argv)
+    recipes = [r for r in QUICK if args.only is None or r.stem in args.only]
+    recorded = json.loads(FINGERPRINTS.read_text()) if FINGERPRINTS.is_file() else {}
+    failed = 0
+    for recipe in recipes:
+        got = run_recipe(recipe)
+        if args.action == "record":
+            recorded[recipe.stem] = got
+            print(f"{recipe.stem}: {len(got)} scalars recorded", flush=True)
+            continue
+        if recipe.stem not in recorded:
+            print(f"{recipe.stem}: no fingerprint recorded", flush=True)
+            failed += 1
+            continue
+        diff = differences(recorded[recipe.stem], got, args.rtol)
+        failed += bool(diff)
+        print(f"{recipe.stem}: {'same' if not diff else 'DIFFERENT'}", *diff, sep="\n  ", flush=True)
+    if args.action == "record":
+        FINGERPRINTS.parent.mkdir(parents=True, exist_ok=True)
+        FINGERPRINTS.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {FINGERPRINTS.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
