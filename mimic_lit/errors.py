@@ -18,8 +18,18 @@ class UnsafePickleError(MotionFormatError):
     """A pickle file asked to build an object outside the small allow-list of safe types."""
 
 
+class MotionRobotUnnamedError(MotionFormatError):
+    """Clips that do not say which robot they are for, and no robot was passed to read them with.
+
+    Callers that know the robot (the simulator's) catch this type and retry with it."""
+
+
 class UnknownRobotError(MimicLitError):
     """A robot name that is not registered."""
+
+
+class RobotSpecError(MimicLitError):
+    """A YAML robot spec file that is missing, malformed or inconsistent with its MJCF."""
 
 
 #: Set to 1 to get the full traceback (and the parser's full message) instead of the one line.

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from mimic_lit.errors import UnknownRobotError
 from mimic_lit.robots.spec import ROBOT_DATA_DIR, RobotSpec
+from mimic_lit.robots.yaml_spec import is_robot_yaml, load_robot_yaml
 
-__all__ = ["RobotSpec", "get_robot", "robot_names", "register_robot", "ROBOT_DATA_DIR"]
+__all__ = ["RobotSpec", "get_robot", "robot_names", "register_robot", "load_robot_yaml", "ROBOT_DATA_DIR"]
 
 _HUMANOID = RobotSpec(
     name="humanoid",
@@ -39,6 +40,17 @@ _HUMANOID = RobotSpec(
     control_dt=1.0 / 30.0,
     sim_dt=1.0 / 120.0,
     licence="Apache-2.0 (MimicKit, Xue Bin Peng)",
+    # MimicKit's joint_err_w; its body list maps one-to-one onto body_names[1:] (tests/test_rewards.py)
+    joint_err_weights={
+        "torso": 1.0,
+        "head": 0.6,
+        r".*_upper_arm": 0.6,
+        r".*_lower_arm": 0.4,
+        r".*_hand": 0.0,
+        r".*_thigh": 1.0,
+        r".*_shin": 0.6,
+        r".*_foot": 0.4,
+    },
 )
 
 _G1 = RobotSpec(
@@ -72,6 +84,16 @@ _G1 = RobotSpec(
     control_dt=1.0 / 50.0,
     sim_dt=1.0 / 200.0,
     licence="BSD-3-Clause (Unitree, via MuJoCo Menagerie)",
+    joint_err_weights={
+        r".*_hip_(pitch|roll|yaw)_link": 1.0,
+        r".*_knee_link": 0.6,
+        r".*_ankle_(pitch|roll)_link": 0.5,
+        r"waist_(yaw|roll)_link|torso_link": 1.0,
+        r"head_link": 0.0,
+        r".*_shoulder_(pitch|roll|yaw)_link": 1.0,
+        r".*_elbow_link": 0.6,
+        r".*_wrist_(roll|pitch|yaw)_link": 0.5,
+    },
 )
 
 _K1 = RobotSpec(
@@ -145,9 +167,12 @@ def register_robot(spec: RobotSpec, *, replace: bool = False) -> None:
 
 
 def get_robot(name: str | RobotSpec) -> RobotSpec:
-    """The spec of robot ``name``; raises :class:`UnknownRobotError` listing the valid names."""
+    """The spec of robot ``name``: a registered name, or a path to a YAML robot spec (``.yaml``/``.yml``,
+    see :func:`load_robot_yaml`). Raises :class:`UnknownRobotError` listing the valid names."""
     if isinstance(name, RobotSpec):
         return name
+    if is_robot_yaml(name):
+        return load_robot_yaml(name)
     try:
         return _REGISTRY[name.lower()]
     except (KeyError, AttributeError):

@@ -35,7 +35,7 @@ class RobotSpec:
 
     Attributes:
         name: registry name (``g1``, ``k1``, ``t1``, ``humanoid``).
-        mjcf: path of the robot's MJCF, relative to ``mimic_lit/data/robots``.
+        mjcf: path of the robot's MJCF, relative to ``mimic_lit/data/robots`` (or absolute).
         pd_gains: regex over joint names -> (kp [N·m/rad], kd [N·m·s/rad]); first match wins.
         effort_limits: regex -> torque limit [N·m]; joints with no match use the MJCF actuator limits.
         key_bodies: bodies whose positions are tracked (hands, feet, head).
@@ -46,6 +46,10 @@ class RobotSpec:
         control_dt: policy period in seconds (the MimicKit default is 1/30 s).
         sim_dt: physics time step in seconds.
         licence: short licence note of the asset.
+        description: one line shown in listings.
+        joint_err_weights: body-name regex -> weight of that body's joint in the tracking reward's
+            pose term (MimicKit's ``joint_err_w``); ``None`` weighs every body 1.
+        spec_file: the YAML file this spec was read from (``None`` for a registered robot).
     """
 
     name: str
@@ -61,6 +65,8 @@ class RobotSpec:
     sim_dt: float = 1.0 / 120.0
     licence: str = ""
     description: str = ""
+    joint_err_weights: dict[str, float] | None = None
+    spec_file: str | None = None
 
     # ------------------------------------------------------------------ MJCF
     @property
