@@ -112,9 +112,17 @@ class RetargetMap:
 
 
 def shipped_map_path(source: str, robot: str) -> Path:
-    """Path of the shipped map from ``source`` to ``robot`` (a clear error lists the shipped ones)."""
-    path = MAP_DIR / f"{source}_to_{robot}.yaml"
-    if not path.is_file():
+    """Path of the default map from ``source`` to ``robot``: the robot spec's ``retarget_maps[source]``
+    (a clear error lists the shipped ones)."""
+    from mimic_lit.errors import UnknownRobotError
+    from mimic_lit.robots import get_robot
+
+    try:
+        rel = get_robot(robot).retarget_maps.get(source)
+    except UnknownRobotError:
+        rel = None
+    path = MAP_DIR / rel if rel else None
+    if path is None or not path.is_file():
         have = sorted(p.stem for p in MAP_DIR.glob("*_to_*.yaml"))
         raise MimicLitError(f"no shipped retargeting map from '{source}' to '{robot}'; shipped: {', '.join(have)}")
     return path

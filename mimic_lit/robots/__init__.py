@@ -94,6 +94,8 @@ _G1 = RobotSpec(
         r".*_elbow_link": 0.6,
         r".*_wrist_(roll|pitch|yaw)_link": 0.5,
     },
+    format_names={"gmr": "unitree_g1"},
+    retarget_maps={"humanoid": "humanoid_to_g1.yaml", "cmu": "cmu_to_g1.yaml"},
 )
 
 _K1 = RobotSpec(
@@ -121,6 +123,8 @@ _K1 = RobotSpec(
     control_dt=1.0 / 50.0,
     sim_dt=1.0 / 200.0,
     licence="BSD-3-Clause (Booster Robotics)",
+    format_names={"gmr": "booster_k1"},
+    retarget_maps={"humanoid": "humanoid_to_k1.yaml", "cmu": "cmu_to_k1.yaml"},
 )
 
 _T1 = RobotSpec(
@@ -149,6 +153,7 @@ _T1 = RobotSpec(
     control_dt=1.0 / 50.0,
     sim_dt=1.0 / 200.0,
     licence="BSD-3-Clause (Booster Robotics)",
+    format_names={"gmr": "booster_t1"},
 )
 
 _REGISTRY: dict[str, RobotSpec] = {r.name: r for r in (_HUMANOID, _G1, _K1, _T1)}

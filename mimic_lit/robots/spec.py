@@ -49,6 +49,10 @@ class RobotSpec:
         description: one line shown in listings.
         joint_err_weights: body-name regex -> weight of that body's joint in the tracking reward's
             pose term (MimicKit's ``joint_err_w``); ``None`` weighs every body 1.
+        format_names: motion format -> the name that format's files use for this robot (``gmr``:
+            ``unitree_g1``); the importers translate with it.
+        retarget_maps: source skeleton (``humanoid``, ``cmu``) -> retargeting map YAML, relative to
+            ``mimic_lit/data/retarget`` (or absolute): the default map of ``mimic-lit retarget``.
         spec_file: the YAML file this spec was read from (``None`` for a registered robot).
     """
 
@@ -66,6 +70,8 @@ class RobotSpec:
     licence: str = ""
     description: str = ""
     joint_err_weights: dict[str, float] | None = None
+    format_names: dict[str, str] = field(default_factory=dict)
+    retarget_maps: dict[str, str] = field(default_factory=dict)
     spec_file: str | None = None
 
     # ------------------------------------------------------------------ MJCF

@@ -27,6 +27,8 @@ _FIELDS: dict[str, tuple[bool, str]] = {
     "joint_err_weights": (False, "a mapping body-name regex -> weight"),
     "control_dt": (False, "a positive number (seconds)"),
     "sim_dt": (False, "a positive number (seconds)"),
+    "format_names": (False, "a mapping motion format -> the name its files use for this robot"),
+    "retarget_maps": (False, "a mapping source skeleton -> retargeting map YAML, relative to the YAML file"),
     "licence": (False, "a string"),
     "description": (False, "a string"),
 }
@@ -112,6 +114,15 @@ def _build(p: Path) -> RobotSpec:
     for name in ("effort_limits", "default_joint_pos", "joint_err_weights"):
         if raw.get(name) is not None:
             kwargs[name] = mapping(name, raw[name])
+    for name in ("format_names", "retarget_maps"):
+        value = raw.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise fail(name, f"must be {_FIELDS[name][1]}, got {value!r}")
+        if name == "retarget_maps":
+            value = {k: str((p.parent / v).resolve()) for k, v in value.items()}
+        kwargs[name] = {str(k): v for k, v in value.items()}
     for name in ("control_dt", "sim_dt"):
         if name in raw:
             kwargs[name] = number(name, raw[name], positive=True)

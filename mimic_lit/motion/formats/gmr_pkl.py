@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     from mimic_lit.robots.spec import RobotSpec
 
 GMR_KEYS = ("fps", "root_pos", "root_rot", "dof_pos")
-_GMR_ROBOT_NAMES = {"unitree_g1": "g1", "booster_k1": "k1", "booster_t1": "t1"}
+def _gmr_robot_names() -> dict[str, str]:
+    """GMR's robot name -> ours, from the registered robots' ``format_names["gmr"]``."""
+    from mimic_lit.robots import get_robot, robot_names
+
+    return {get_robot(n).format_names["gmr"]: n for n in robot_names() if "gmr" in get_robot(n).format_names}
 
 
 def is_gmr_dict(obj: Any) -> bool:
@@ -47,7 +51,7 @@ def clip_from_gmr_dict(
     quat = as_float_array(obj["root_rot"], "root_rot", where, cols=4)
     dof = as_float_array(obj["dof_pos"], "dof_pos", where)
     if robot is None and isinstance(obj.get("robot"), str):
-        robot = _GMR_ROBOT_NAMES.get(obj["robot"], obj["robot"])
+        robot = _gmr_robot_names().get(obj["robot"], obj["robot"])
     spec = infer_robot(dof.shape[1], where, "field 'dof_pos'") if robot is None else resolve_robot(robot, where)
     if dof.shape[1] != spec.num_joint_coords:
         raise MotionFormatError(
@@ -95,7 +99,7 @@ def save_gmr_pkl(clip: "MotionClip", path: str | os.PathLike, *, overwrite: bool
 
     from mimic_lit.motion.formats._common import write_pickle
 
-    gmr_names = {v: k for k, v in _GMR_ROBOT_NAMES.items()}
+    gmr_names = {v: k for k, v in _gmr_robot_names().items()}
     q = np.asarray(clip.root_quat, dtype=np.float64)
     payload = {
         "fps": float(clip.fps),
