@@ -45,8 +45,9 @@ import torch
 from mujoco import rollout as mj_rollout
 
 from mimic_lit.robots import get_robot
-from mimic_lit.sim.base import SimConfig
-from mimic_lit.sim.mujoco_cpu import MujocoCPU, _available_cores, compute_substeps, set_mujoco_log
+from mimic_lit.sim.base import SimConfig, compute_substeps
+from mimic_lit.sim.mujoco_cpu import MujocoCPU, _available_cores
+from mimic_lit.sim.mujoco_model import set_mujoco_log
 from mimic_lit.sim.scene import SceneConfig, build_scene_spec
 
 SECTION = "## Simulator throughput"

@@ -11,7 +11,7 @@ from mimic_lit.methods.amp import disc_loss_terms
 from mimic_lit.nn.mlp import Discriminator
 from mimic_lit.rl.normalizer import MeanAbsNormalizer
 from mimic_lit.sim.base import SimConfig
-from mimic_lit.utils.rotations import quat_rotate_inverse
+from mimic_lit.rotations import quat_rotate_inverse
 
 
 def make_env(robot: str, motion: str, n: int = 3, **kw) -> ADDEnv:

@@ -13,7 +13,7 @@ from mimic_lit.nn.mlp import Discriminator
 from mimic_lit.rl.replay import ReplayBuffer
 from mimic_lit.rl.storage import RolloutStorage
 from mimic_lit.sim.base import SimConfig
-from mimic_lit.utils.rotations import quat_rotate_inverse
+from mimic_lit.rotations import quat_rotate_inverse
 
 HUMANOID_WALK = "shipped:humanoid/walk"
 

@@ -11,13 +11,13 @@ import pytest
 import torch
 
 from mimic_lit.envs.actions import ActionMapping
-from mimic_lit.envs.observations import CharState, char_obs, heading_quat_inv, quat_to_tan_norm
+from mimic_lit.envs.observations import CharState, char_obs
 from mimic_lit.envs.protocol import Done, VecEnv
 from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv, make_tracking_env
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.library import MotionLibrary
 from mimic_lit.sim.base import SimConfig, make_simulator
-from mimic_lit.utils.rotations import quat_conj, quat_from_axis_angle, quat_mul, quat_rotate
+from mimic_lit.rotations import heading_quat_inv, quat_conj, quat_from_axis_angle, quat_mul, quat_rotate, quat_to_tan_norm
 
 HUMANOID_WALK = "shipped:humanoid/walk"
 G1_WALK = "shipped:g1/kimodo_walk"

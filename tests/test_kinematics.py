@@ -19,7 +19,7 @@ from mimic_lit.motion.kinematics import (
 from mimic_lit.motion.shipped import shipped_clip_paths
 from mimic_lit.motion.skeleton import JointType, Skeleton
 from mimic_lit.robots import get_robot
-from mimic_lit.utils.rotations import quat_rotate
+from mimic_lit.rotations import quat_rotate
 
 ROBOTS = ["humanoid", "g1", "k1", "t1"]
 

@@ -147,7 +147,7 @@ def test_bvh_forward_kinematics_axes_units_and_resampling(tmp_path: Path):
     # orientations relative to the rest pose: 90 deg about our Y at frame 1, slerped to 45 deg halfway
     import torch
 
-    from mimic_lit.utils.rotations import quat_conj, quat_mul
+    from mimic_lit.rotations import quat_conj, quat_mul
 
     rel = quat_mul(torch.as_tensor(src.quat[:, 0]), quat_conj(torch.as_tensor(src.rest_quat[0])).expand(5, 4)).numpy()
     for frame, angle in ((1, np.pi / 4), (2, np.pi / 2), (4, np.pi / 2)):

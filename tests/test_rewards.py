@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from mimic_lit.envs.observations import CharState, local_rotations
+from mimic_lit.envs.observations import CharState
 from mimic_lit.envs.rewards import (
     DEFAULT_JOINT_ERR_WEIGHTS,
     TERM_NAMES,
@@ -22,7 +22,7 @@ from mimic_lit.envs.rewards import (
 from mimic_lit.motion.library import MotionLibrary
 from mimic_lit.motion.skeleton import Skeleton
 from mimic_lit.robots import get_robot
-from mimic_lit.utils.rotations import quat_from_axis_angle, quat_mul, quat_rotate
+from mimic_lit.rotations import local_rotations, quat_from_axis_angle, quat_mul, quat_rotate
 
 # MimicKit's joint_err_w lists, in their DFS body order (reference/mimickit.md §3.2).
 MIMICKIT_HUMANOID = [1.0, 0.6, 0.6, 0.4, 0.0, 0.6, 0.4, 0.0, 1.0, 0.6, 0.4, 1.0, 0.6, 0.4]

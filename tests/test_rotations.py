@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from mimic_lit.utils import rotations as R
+from mimic_lit import rotations as R
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from mimic_lit.errors import MimicLitError
+from mimic_lit.rotations import quat_rotate
 from mimic_lit.sim import base as sim_base
-from mimic_lit.sim.base import SimConfig, SimConfigError, Simulator, make_simulator
-from mimic_lit.sim.mujoco_cpu import MujocoCPU, compute_substeps
-from mimic_lit.utils.rotations import quat_rotate
+from mimic_lit.sim.base import SimConfig, SimConfigError, Simulator, compute_substeps, make_simulator
+from mimic_lit.sim.mujoco_cpu import MujocoCPU
 
 ROBOTS = ("humanoid", "g1", "k1", "t1")
 

@@ -17,7 +17,7 @@ from mimic_lit.envs.tasks import (
     make_task,
 )
 from mimic_lit.errors import MimicLitError
-from mimic_lit.utils.rotations import quat_from_axis_angle, quat_mul
+from mimic_lit.rotations import quat_from_axis_angle, quat_mul
 
 DT = 1.0 / 30.0
 Z_AXIS = torch.tensor([0.0, 0.0, 1.0])

@@ -24,12 +24,12 @@ from typing import Any
 
 import torch
 
-from mimic_lit.envs.observations import CharState, heading_quat_inv, quat_to_tan_norm, rotate_per_env
+from mimic_lit.envs.observations import CharState
 from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv, load_motion_library
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.library import MotionFrame
 from mimic_lit.sim.base import SimConfig, make_simulator
-from mimic_lit.utils.rotations import quat_mul
+from mimic_lit.rotations import heading_quat_inv, quat_mul, quat_to_tan_norm, rotate_per_env
 
 __all__ = ["AMPConfig", "AMPEnv", "FrameLayout", "disc_obs_from_history", "frame_features", "make_amp_env"]
 

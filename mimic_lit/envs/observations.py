@@ -39,16 +39,12 @@ from typing import NamedTuple
 
 import torch
 
-from mimic_lit.utils.rotations import quat_conj, quat_mul, quat_rotate
+from mimic_lit.rotations import heading_quat_inv, quat_mul, quat_to_tan_norm, rotate_per_env
 
 __all__ = [
     "CharState",
     "ObsLayout",
     "char_obs",
-    "heading_quat_inv",
-    "local_rotations",
-    "quat_to_tan_norm",
-    "rotate_per_env",
     "target_obs",
 ]
 
@@ -67,46 +63,6 @@ class CharState(NamedTuple):
     local_rot: torch.Tensor  # (N, B - 1, 4)
     joint_vel: torch.Tensor  # (N, D)
     key_pos: torch.Tensor  # (N, K, 3)
-
-
-def quat_to_tan_norm(q: torch.Tensor) -> torch.Tensor:
-    """(..., 6): the x and z axes of unit quaternions ``q`` (..., 4) rotated into the world."""
-    w, x, y, z = q.unbind(-1)
-    xx, yy, zz = x * x, y * y, z * z
-    return torch.stack(
-        [
-            1.0 - 2.0 * (yy + zz),
-            2.0 * (x * y + w * z),
-            2.0 * (x * z - w * y),
-            2.0 * (x * z + w * y),
-            2.0 * (y * z - w * x),
-            1.0 - 2.0 * (xx + yy),
-        ],
-        dim=-1,
-    )
-
-
-def heading_quat_inv(q: torch.Tensor) -> torch.Tensor:
-    """(..., 4) rotation about +z that undoes the heading (yaw of the body x axis) of ``q``."""
-    w, x, y, z = q.unbind(-1)
-    fx = 1.0 - 2.0 * (y * y + z * z)  # rotated x axis, projected on the ground plane
-    fy = 2.0 * (x * y + w * z)
-    half = -0.5 * torch.atan2(fy, fx)
-    zero = torch.zeros_like(half)
-    return torch.stack([torch.cos(half), zero, zero, torch.sin(half)], dim=-1)
-
-
-def local_rotations(body_quat: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
-    """(..., B - 1, 4) ``parent^-1 * body`` of every non-root body; ``parents`` (B,) with root first."""
-    return quat_mul(quat_conj(body_quat[..., parents[1:], :]), body_quat[..., 1:, :])
-
-
-def rotate_per_env(q: torch.Tensor | None, v: torch.Tensor) -> torch.Tensor:
-    """Rotate vectors ``v`` (N, ..., 3) by one quaternion per env, ``q`` (N, 4); ``None`` = identity."""
-    if q is None:
-        return v
-    shape = (q.shape[0],) + (1,) * (v.dim() - 2) + (4,)
-    return quat_rotate(q.reshape(shape).expand(v.shape[:-1] + (4,)), v)
 
 
 def char_obs(state: CharState, global_obs: bool = True, root_height_obs: bool = True) -> torch.Tensor:

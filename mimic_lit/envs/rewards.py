@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import torch
 
-from mimic_lit.envs.observations import CharState, heading_quat_inv, rotate_per_env
+from mimic_lit.envs.observations import CharState
 from mimic_lit.errors import MimicLitError
-from mimic_lit.utils.rotations import quat_conj, quat_mul
+from mimic_lit.rotations import heading_quat_inv, quat_conj, quat_mul, rotate_per_env
 
 if TYPE_CHECKING:
     from mimic_lit.motion.skeleton import Skeleton

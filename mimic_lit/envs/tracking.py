@@ -36,14 +36,7 @@ from typing import Any
 import torch
 
 from mimic_lit.envs.actions import ActionMapping
-from mimic_lit.envs.observations import (
-    CharState,
-    ObsLayout,
-    char_obs,
-    local_rotations,
-    quat_to_tan_norm,
-    target_obs,
-)
+from mimic_lit.envs.observations import CharState, ObsLayout, char_obs, target_obs
 from mimic_lit.envs.protocol import Done, StepResult
 from mimic_lit.envs.tasks import DribbleConfig, LocationConfig, SteeringConfig, Task, make_task
 from mimic_lit.envs.rewards import (
@@ -60,7 +53,7 @@ from mimic_lit.errors import MimicLitError, MotionFormatError
 from mimic_lit.motion.library import MotionFrame, MotionLibrary
 from mimic_lit.motion.shipped import resolve_dataset
 from mimic_lit.sim.base import SimConfig, Simulator, make_simulator
-from mimic_lit.utils.rotations import quat_mul, quat_rotate_inverse, yaw_from_quat
+from mimic_lit.rotations import local_rotations, quat_mul, quat_rotate_inverse, quat_to_tan_norm, yaw_from_quat
 
 __all__ = ["TrackingConfig", "TrackingEnv", "load_motion_library", "make_tracking_env"]
 

@@ -26,12 +26,12 @@ import mujoco
 import numpy as np
 import torch
 
-from mimic_lit.envs.observations import CharState, char_obs, local_rotations, target_obs
+from mimic_lit.envs.observations import CharState, char_obs, target_obs
 from mimic_lit.errors import MimicLitError
 from mimic_lit.export.writers import load_torchscript, read_metadata
 from mimic_lit.robots import get_robot
 from mimic_lit.sim.scene import SceneConfig, build_scene_spec
-from mimic_lit.utils.rotations import quat_rotate, quat_rotate_inverse
+from mimic_lit.rotations import local_rotations, quat_rotate, quat_rotate_inverse
 
 __all__ = ["EpisodeResult", "Sim2Sim", "Sim2SimReport", "load_runner"]
 

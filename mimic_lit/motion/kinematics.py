@@ -18,7 +18,7 @@ import torch
 
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.skeleton import Skeleton, SkeletonTensors
-from mimic_lit.utils.rotations import quat_conj, quat_mul, quat_normalize, quat_to_exp_map
+from mimic_lit.rotations import quat_conj, quat_mul, quat_normalize, quat_to_exp_map
 
 __all__ = [
     "BodyState",

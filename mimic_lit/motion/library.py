@@ -32,7 +32,7 @@ from mimic_lit.errors import MotionFormatError
 from mimic_lit.motion.clip import MotionClip
 from mimic_lit.motion.kinematics import clip_velocities, forward_kinematics, forward_kinematics_with_velocities
 from mimic_lit.motion.skeleton import Skeleton
-from mimic_lit.utils.rotations import quat_slerp
+from mimic_lit.rotations import quat_slerp
 
 if TYPE_CHECKING:
     from mimic_lit.robots.spec import RobotSpec

@@ -142,7 +142,7 @@ def load_bvh_source(
     ``unit`` is metres per file unit (default: CMU's for CMU skeletons, else 0.01, i.e. cm);
     ``drop_first`` drops frame 0 (default: for CMU files, whose frame 0 is an added T-pose).
     """
-    from mimic_lit.utils.rotations import matrix_to_quat, quat_slerp
+    from mimic_lit.rotations import matrix_to_quat, quat_slerp
 
     joints, values, frame_time = parse_bvh(path)
     names = tuple(j.name for j in joints)

@@ -23,7 +23,7 @@ from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.clip import MotionClip
 from mimic_lit.retarget.mapping import RetargetMap
 from mimic_lit.retarget.source import SourceMotion, _rest_joint_pos
-from mimic_lit.utils.rotations import quat_conj, quat_mul, quat_rotate
+from mimic_lit.rotations import quat_conj, quat_mul, quat_rotate
 
 __all__ = ["RetargetResult", "retarget_motion"]
 

@@ -16,6 +16,10 @@ Conventions shared by every backend:
 - State getters return tensors of ``dtype`` on ``device`` describing the state *after* the last
   :meth:`Simulator.step` or :meth:`Simulator.reset`; they are snapshots that later steps do not
   overwrite, so task code may keep them (e.g. the previous root position).
+
+Every backend checks its options with :func:`check_config` (same values refused with the same
+messages) and inherits the descriptive members (sizes, time steps, robot) from
+:class:`SimulatorDescription`.
 """
 
 from __future__ import annotations
@@ -154,7 +158,7 @@ class SimConfig:
         require_positive(self.divergence_threshold, "sim.divergence_threshold")
         # Only one field at a time here: jsonargparse may build intermediate configs with some fields
         # still at their defaults. Relations between fields (control_dt a multiple of sim_dt, with the
-        # robot's defaults filled in) are checked when the simulator is made (sim.layout.check_config).
+        # robot's defaults filled in) are checked when the simulator is made (check_config).
 
 
 @runtime_checkable
@@ -374,6 +378,154 @@ class BallSimulator(Simulator, Protocol):
         moving at ``lin_vel`` (k, 3) and spinning at ``ang_vel`` (k, 3, world frame); ``None`` means
         zero. The robots and the other environments are untouched."""
         ...
+
+
+# ---------------------------------------------------------------- shared by the backends
+
+
+def compute_substeps(control_dt: float, sim_dt: float) -> int:
+    """Physics steps per control step; raises :class:`SimConfigError` unless ``sim_dt`` divides it."""
+    if not (sim_dt > 0 and control_dt > 0):
+        raise SimConfigError(f"control_dt and sim_dt must be positive, got {control_dt} and {sim_dt}")
+    substeps = round(control_dt / sim_dt)
+    if substeps < 1 or abs(substeps * sim_dt - control_dt) > 1e-9 + 1e-6 * control_dt:
+        raise SimConfigError(f"control_dt={control_dt} is not an integer multiple of sim_dt={sim_dt}")
+    return substeps
+
+
+@dataclass(frozen=True)
+class CheckedConfig:
+    """A validated :class:`SimConfig` with the robot's defaults filled in."""
+
+    robot: RobotSpec
+    sim_dt: float
+    control_dt: float
+    substeps: int
+    device: torch.device
+    dtype: torch.dtype
+
+
+def check_config(config: SimConfig) -> CheckedConfig:
+    """Validate the backend-independent options of ``config``; one-line :class:`SimConfigError` otherwise."""
+    if config.num_envs < 1:
+        raise SimConfigError(f"num_envs must be >= 1, got {config.num_envs}")
+    if config.dtype not in ("float32", "float64"):
+        raise SimConfigError(f"dtype must be 'float32' or 'float64', got {config.dtype!r}")
+    if config.control_mode not in ("pos", "vel", "torque", "none"):
+        raise SimConfigError(f"control_mode must be one of pos, vel, torque, none; got {config.control_mode!r}")
+    from mimic_lit.robots import get_robot  # imported here: robots need not load with the protocol
+
+    robot = get_robot(config.robot)
+    sim_dt = float(config.sim_dt if config.sim_dt is not None else robot.sim_dt)
+    control_dt = float(config.control_dt if config.control_dt is not None else robot.control_dt)
+    substeps = compute_substeps(control_dt, sim_dt)
+    try:
+        device = torch.device(config.device)
+    except RuntimeError as exc:
+        raise SimConfigError(f"bad device {config.device!r}: {exc}") from None
+    dtype = torch.float32 if config.dtype == "float32" else torch.float64
+    return CheckedConfig(robot, sim_dt, control_dt, substeps, device, dtype)
+
+
+class SimulatorDescription:
+    """The descriptive members of :class:`Simulator`, shared by the backends.
+
+    A backend calls :meth:`_configure` (``config``, ``_robot``, ``_device``, ``_dtype``,
+    ``_control_dt``, ``_sim_dt``, ``_substeps``) and sets ``_num_envs``, ``_nv`` (robot qvel size)
+    and ``_nbody`` (robot bodies) in its constructor; these properties only read them.
+    """
+
+    config: SimConfig
+    _robot: RobotSpec
+    _num_envs: int
+    _device: torch.device
+    _dtype: torch.dtype
+    _control_dt: float
+    _sim_dt: float
+    _substeps: int
+    _nv: int
+    _nbody: int
+
+    def _configure(self, config: SimConfig) -> CheckedConfig:
+        """Check ``config`` (:func:`check_config`) and set every member above but the sizes."""
+        checked = check_config(config)
+        self.config = config
+        self._robot = checked.robot
+        self._sim_dt, self._control_dt, self._substeps = checked.sim_dt, checked.control_dt, checked.substeps
+        self._device, self._dtype = checked.device, checked.dtype
+        return checked
+
+    @property
+    def num_envs(self) -> int:
+        return self._num_envs
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._dtype
+
+    @property
+    def control_dt(self) -> float:
+        return self._control_dt
+
+    @property
+    def sim_dt(self) -> float:
+        return self._sim_dt
+
+    @property
+    def substeps(self) -> int:
+        return self._substeps
+
+    @property
+    def control_mode(self) -> str:
+        return self.config.control_mode
+
+    @property
+    def robot(self) -> RobotSpec:
+        return self._robot
+
+    @property
+    def num_dofs(self) -> int:
+        return self._nv - 6
+
+    @property
+    def num_bodies(self) -> int:
+        return self._nbody
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return self._robot.joint_names
+
+
+class QposStateGetters:
+    """The state getters that are slices of ``qpos``/``qvel`` (MuJoCo's layout), shared by the
+    backends: a backend defines ``qpos`` and ``qvel``; root linear velocity is world frame there."""
+
+    qpos: torch.Tensor
+    qvel: torch.Tensor
+
+    @property
+    def root_pos(self) -> torch.Tensor:
+        return self.qpos[:, 0:3]
+
+    @property
+    def root_quat(self) -> torch.Tensor:
+        return self.qpos[:, 3:7]
+
+    @property
+    def root_lin_vel(self) -> torch.Tensor:
+        return self.qvel[:, 0:3]
+
+    @property
+    def joint_pos(self) -> torch.Tensor:
+        return self.qpos[:, 7:]
+
+    @property
+    def joint_vel(self) -> torch.Tensor:
+        return self.qvel[:, 6:]
 
 
 # Backend name -> "module:Class"; the module is imported only when the backend is requested, so

@@ -62,8 +62,8 @@ import isaaclab  # noqa: F401  (the only module-level import: a missing install 
 import torch
 
 from mimic_lit.robots import RobotSpec
-from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
-from mimic_lit.sim.layout import SimulatorDescription, check_config
+from mimic_lit.rotations import quat_rotate, quat_rotate_inverse
+from mimic_lit.sim.base import BallConfig, QposStateGetters, SimConfig, SimConfigError, SimulatorDescription
 
 CONTACT_FORCE_EPS = 1.0e-3
 """Normal ground force [N] above which a body counts as touching the ground."""
@@ -95,20 +95,6 @@ def _ensure_app(device: str) -> None:
     _APP = AppLauncher(headless=True, device=device).app
 
 
-def _quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Rotate vectors ``v`` (..., 3) by unit quaternions ``q`` (..., 4, w x y z)."""
-    w, u = q[..., :1], q[..., 1:]
-    t = 2.0 * torch.linalg.cross(u, v, dim=-1)
-    return v + w * t + torch.linalg.cross(u, t, dim=-1)
-
-
-def _quat_rotate_inverse(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Rotate vectors ``v`` (..., 3) by the inverse of unit quaternions ``q`` (..., 4, w x y z)."""
-    w, u = q[..., :1], -q[..., 1:]
-    t = 2.0 * torch.linalg.cross(u, v, dim=-1)
-    return v + w * t + torch.linalg.cross(u, t, dim=-1)
-
-
 def _name_index(ours: tuple[str, ...], theirs: list[str], what: str, robot: str) -> list[int]:
     """Index into ``theirs`` of every name in ``ours``; SimConfigError naming the missing ones."""
     where = {name: i for i, name in enumerate(theirs)}
@@ -128,7 +114,7 @@ def _usd_cache_dir(robot: RobotSpec) -> Path:
     return base / robot.name
 
 
-class IsaacLabSim(SimulatorDescription):
+class IsaacLabSim(QposStateGetters, SimulatorDescription):
     """N copies of one robot in Isaac Lab (PhysX), batched torch tensors in and out.
 
     Implements :class:`mimic_lit.sim.base.Simulator`; build it with
@@ -144,16 +130,14 @@ class IsaacLabSim(SimulatorDescription):
                 "the isaaclab backend does not simulate the soccer ball (SimConfig.ball); "
                 "use backend 'mujoco_cpu' for ball tasks"
             )
-        checked = check_config(config)
-        self._robot = robot = checked.robot
-        self._sim_dt, self._control_dt, self._substeps = checked.sim_dt, checked.control_dt, checked.substeps
+        checked = self._configure(config)
+        robot = self._robot
         if robot.num_joint_coords != robot.num_dofs:
             raise SimConfigError(f"robot '{robot.name}' has ball joints; the isaaclab backend supports hinges only")
         device = checked.device
         if device.type == "cuda" and device.index is None:
             device = torch.device("cuda", 0)  # Isaac Lab wants an explicit GPU index
         self._device = device
-        self._dtype = checked.dtype
         self._num_envs = n = int(config.num_envs)
         self._nq = 7 + robot.num_joint_coords
         self._nv = 6 + robot.num_dofs
@@ -393,7 +377,7 @@ class IsaacLabSim(SimulatorDescription):
         joint_vel = torch.zeros((k, self.num_dofs), dtype=torch.float32, device=self._device)
         if qvel is not None:
             vel[:, 0:3] = qvel[:, 0:3]  # world frame, of the root frame origin
-            vel[:, 3:6] = _quat_rotate(quat, qvel[:, 3:6])  # MuJoCo's local angular velocity -> world
+            vel[:, 3:6] = quat_rotate(quat, qvel[:, 3:6])  # MuJoCo's local angular velocity -> world
             joint_vel = qvel[:, 6:]
         asset = self._asset
         asset.write_root_link_pose_to_sim(pose, env_ids=ids)
@@ -529,7 +513,7 @@ class IsaacLabSim(SimulatorDescription):
                 quat,
                 data.joint_pos[:, self._jperm],
                 root_vel[:, 0:3],
-                _quat_rotate_inverse(quat, root_vel[:, 3:6]),  # MuJoCo's qvel: root frame
+                quat_rotate_inverse(quat, root_vel[:, 3:6]),  # MuJoCo's qvel: root frame
                 data.joint_vel[:, self._jperm],
                 root_vel[:, 3:6],
                 (body_pose[..., 0:3] - origins[:, None, :]).reshape(n, 3 * nb),
@@ -568,28 +552,8 @@ class IsaacLabSim(SimulatorDescription):
         return self._view("q")[:, self._nq :]
 
     @property
-    def root_pos(self) -> torch.Tensor:
-        return self._view("q")[:, 0:3]
-
-    @property
-    def root_quat(self) -> torch.Tensor:
-        return self._view("q")[:, 3:7]
-
-    @property
-    def root_lin_vel(self) -> torch.Tensor:
-        return self._view("q")[:, self._nq : self._nq + 3]
-
-    @property
     def root_ang_vel(self) -> torch.Tensor:
         return self._view("root_ang_vel")
-
-    @property
-    def joint_pos(self) -> torch.Tensor:
-        return self._view("q")[:, 7 : self._nq]
-
-    @property
-    def joint_vel(self) -> torch.Tensor:
-        return self._view("q")[:, self._nq + 6 :]
 
     @property
     def body_pos(self) -> torch.Tensor:

@@ -36,20 +36,17 @@ How it works, and why:
 
 from __future__ import annotations
 
-import copy
 import os
-from functools import cached_property
 
 import mujoco
 import numpy as np
 import torch
 
-from mimic_lit.robots import RobotSpec, get_robot
-from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
-from mimic_lit.sim.layout import SimulatorDescription, check_config, compute_substeps, scene_layout
-from mimic_lit.sim.scene import SceneConfig, build_scene_spec
+from mimic_lit.sim.base import QposStateGetters, SimConfig, SimConfigError, SimulatorDescription
+from mimic_lit.sim.mujoco_model import MujocoSceneMembers, backend_model
+from mimic_lit.sim.scene import CONTACT_WIDTH
 
-__all__ = ["MujocoCPU", "build_sim_model", "compute_substeps", "set_mujoco_log"]
+__all__ = ["MujocoCPU"]
 
 try:  # MuJoCo >= 4.0
     from mujoco import batch as _mj_batch
@@ -57,84 +54,6 @@ except ImportError:  # pragma: no cover - exercised only with an old MuJoCo
     _mj_batch = None
 
 _VEL = int(mujoco.mjtStage.mjSTAGE_VEL)
-_CONTACT_DATA = 1 | 2  # contact sensor fields: "found" (number of contacts) and "force"
-_CONTACT_REDUCE_NETFORCE = 3
-_CONTACT_WIDTH = 4  # found + 3 force components
-
-
-def build_sim_model(
-    robot: str | RobotSpec,
-    control_mode: str = "pos",
-    sim_dt: float | None = None,
-    ground_friction: float = 1.0,
-    gravity: bool = True,
-    ball: BallConfig | None = None,
-) -> mujoco.MjModel:
-    """The scene :class:`MjModel` the CPU backend steps: no visuals, no robot-authored sensors,
-    and one ``contact`` sensor per robot body against the world body (floor and any static
-    geometry), reporting the number of contacts and the net force the ground exerts on the body
-    at every physics step. With ``ball``, a free ball body comes after the robot; it has no
-    sensor, and the robot's sensors do not see it (a body-type sensor object matches the geoms
-    attached to that very body, and the ball's geom belongs to the ball body, not the world body).
-
-    Compiled models are cached per argument set (the G1's meshes take ~1.5 s to compile); each
-    call returns its own copy, so callers may edit it.
-    """
-    robot = get_robot(robot)
-    key = (id(robot), control_mode, sim_dt, float(ground_friction), bool(gravity), repr(ball))
-    hit = _MODEL_CACHE.get(key)
-    if hit is None or hit[0] is not robot:  # specs are unhashable dataclasses: key by identity
-        hit = (robot, _compile_sim_model(robot, control_mode, sim_dt, float(ground_friction), bool(gravity), ball))
-        _MODEL_CACHE[key] = hit
-        while len(_MODEL_CACHE) > 8:
-            _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
-    return copy.copy(hit[1])
-
-
-_MODEL_CACHE: dict[tuple, tuple[RobotSpec, mujoco.MjModel]] = {}
-
-
-def _compile_sim_model(
-    robot: RobotSpec,
-    control_mode: str,
-    sim_dt: float | None,
-    ground_friction: float,
-    gravity: bool,
-    ball: BallConfig | None = None,
-) -> mujoco.MjModel:
-    scene = SceneConfig(
-        control_mode=control_mode,
-        sim_dt=sim_dt,
-        ground_friction=ground_friction,
-        add_floor=True,
-        visual=False,
-        ball=ball,
-    )
-    try:
-        spec = build_scene_spec(robot, scene)
-    except ValueError as exc:
-        raise SimConfigError(str(exc)) from None
-    # IMUs and other sensors in robot MJCFs cost time at every substep (accelerometers need an
-    # extra dynamics pass); tasks read states from the simulator instead.
-    for sensor in list(spec.sensors):
-        spec.delete(sensor)
-    if not gravity:
-        spec.option.gravity = [0.0, 0.0, 0.0]
-    # Object = the world body, reference = the robot body: the reported net force is then the one
-    # the ground exerts on the robot body (the other way round it would be the reaction).
-    for name in robot.body_names:
-        sensor = spec.add_sensor(
-            name=f"mimic_lit_ground_contact_{name}",
-            type=mujoco.mjtSensor.mjSENS_CONTACT,
-            objtype=mujoco.mjtObj.mjOBJ_BODY,
-            objname="world",
-            reftype=mujoco.mjtObj.mjOBJ_BODY,
-            refname=name,
-        )
-        sensor.intprm[0] = _CONTACT_DATA
-        sensor.intprm[1] = _CONTACT_REDUCE_NETFORCE
-        sensor.intprm[2] = 1
-    return spec.compile()
 
 
 def _available_cores() -> int:
@@ -144,15 +63,7 @@ def _available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def set_mujoco_log(enabled: bool) -> None:
-    """Switch MuJoCo's warning log (console and ``MUJOCO_LOG.TXT``) on or off, process-wide."""
-    cfg = mujoco.MjLogConfig.get()
-    cfg.logto_console = enabled
-    cfg.logto_file = enabled
-    cfg.set()
-
-
-class MujocoCPU(SimulatorDescription):
+class MujocoCPU(MujocoSceneMembers, QposStateGetters, SimulatorDescription):
     """N MuJoCo simulations of one robot on the CPU, batched torch tensors in and out.
 
     Implements :class:`mimic_lit.sim.base.Simulator`. Build it with
@@ -171,21 +82,13 @@ class MujocoCPU(SimulatorDescription):
     def __init__(self, config: SimConfig | None = None) -> None:
         if _mj_batch is None:  # pragma: no cover
             raise SimConfigError(f"the mujoco_cpu backend needs mujoco>=4.0 (found {mujoco.__version__})")
-        self.config = config = config or SimConfig()
-        checked = check_config(config)
-        self._robot = checked.robot
-        self._sim_dt, self._control_dt, self._substeps = checked.sim_dt, checked.control_dt, checked.substeps
-        self._device, self._dtype = checked.device, checked.dtype
+        config = config or SimConfig()
+        self._configure(config)
         self._np_dtype = np.float32 if config.dtype == "float32" else np.float64
-        if not config.mujoco_log:
-            set_mujoco_log(False)
-
         self._ball = ball = config.ball
-        self.model = m = build_sim_model(
-            self._robot, config.control_mode, self._sim_dt, config.ground_friction, config.gravity, ball
-        )
         # Robot sizes: with a ball, its body, 7 qpos and 6 qvel entries come after the robot's.
-        layout = scene_layout(m, self._robot, config.control_mode, ball is not None)
+        self.model, layout = backend_model(config, self._robot, self._sim_dt)
+        m = self.model
         self._nu, self._nq, self._nv, self._nbody = layout.nu, layout.nq, layout.nv, layout.nbody
         if ball is not None:
             self._ball_body, self._ball_q, self._ball_v = layout.ball_body, layout.ball_q, layout.ball_v
@@ -254,7 +157,7 @@ class MujocoCPU(SimulatorDescription):
         self._pack_width = col
         self._col["lin_vel"] = (col, col + 3 * nb)
         self._width = col + 3 * nb
-        if self._col["contact"][1] - self._col["contact"][0] != _CONTACT_WIDTH * nb:
+        if self._col["contact"][1] - self._col["contact"][0] != CONTACT_WIDTH * nb:
             raise RuntimeError("unexpected sensor layout: one contact sensor per body expected")
 
         self._stale_acc = np.zeros(n, dtype=bool)  # contacts/torques not computed since a reset
@@ -279,41 +182,9 @@ class MujocoCPU(SimulatorDescription):
         self._any_stale = True
 
     # ------------------------------------------------------------------ description
-
-
-
-
-
-
-
-
     @property
     def nthread(self) -> int:
         return self._nthread
-
-
-
-    @cached_property
-    def body_names(self) -> tuple[str, ...]:
-        return tuple(mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, i) for i in range(1, 1 + self._nbody))
-
-    @property
-    def has_ball(self) -> bool:
-        """Whether the environments contain a ball (``SimConfig.ball``)."""
-        return self._ball is not None
-
-    @property
-    def ball_config(self) -> BallConfig | None:
-        """The ball's settings (``None`` without a ball): what a renderer needs to draw the same ball."""
-        return self._ball
-
-    @property
-    def ball_radius(self) -> float:
-        """Radius of the ball in metres (SimConfigError without a ball)."""
-        if self._ball is None:
-            raise SimConfigError("this simulator has no ball; set SimConfig.ball (e.g. 'ball: {}' in a recipe's sim section)")
-        return float(self.config.ball.radius)
-
 
     # ------------------------------------------------------------------ control
     def _invalidate(self) -> None:
@@ -573,28 +444,8 @@ class MujocoCPU(SimulatorDescription):
         return self._view("q")[:, self._nq :]
 
     @property
-    def root_pos(self) -> torch.Tensor:
-        return self._view("q")[:, 0:3]
-
-    @property
-    def root_quat(self) -> torch.Tensor:
-        return self._view("q")[:, 3:7]
-
-    @property
-    def root_lin_vel(self) -> torch.Tensor:
-        return self._view("q")[:, self._nq : self._nq + 3]
-
-    @property
     def root_ang_vel(self) -> torch.Tensor:
         return self._view("cvel")[:, 0, 0:3]
-
-    @property
-    def joint_pos(self) -> torch.Tensor:
-        return self._view("q")[:, 7 : self._nq]
-
-    @property
-    def joint_vel(self) -> torch.Tensor:
-        return self._view("q")[:, self._nq + 6 :]
 
     @property
     def body_pos(self) -> torch.Tensor:
@@ -634,10 +485,6 @@ class MujocoCPU(SimulatorDescription):
             out[i] += v[i]
 
     # ------------------------------------------------------------------ ball (SimConfig.ball)
-    def _require_ball(self) -> None:
-        if self._ball is None:
-            raise SimConfigError("this simulator has no ball; set SimConfig.ball (e.g. BallConfig())")
-
     def _ball_view(self, key: str) -> torch.Tensor:
         self._require_ball()
         return self._view(key)
@@ -671,7 +518,7 @@ class MujocoCPU(SimulatorDescription):
         v = self._views.get("ground_contact")
         if v is None:
             c0, c1 = self._col["contact"]
-            v = torch.from_numpy(self._pack()[:, c0:c1:_CONTACT_WIDTH] > 0).to(self._device)
+            v = torch.from_numpy(self._pack()[:, c0:c1:CONTACT_WIDTH] > 0).to(self._device)
             self._views["ground_contact"] = v
         return v
 

@@ -32,8 +32,6 @@ How it works, and why:
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import mujoco
 import numpy as np
 import torch
@@ -46,13 +44,12 @@ except ImportError as exc:  # make_simulator turns this into the install hint
 
 wp.config.log_level = wp.LOG_WARNING  # no line per loaded kernel module on every run
 
-from mimic_lit.sim.base import BallConfig, SimConfig, SimConfigError
-from mimic_lit.sim.layout import SimulatorDescription, body_origin_velocity, check_config, scene_layout
-from mimic_lit.sim.mujoco_cpu import build_sim_model, set_mujoco_log
+from mimic_lit.sim.base import QposStateGetters, SimConfig, SimConfigError, SimulatorDescription
+from mimic_lit.sim.mujoco_model import MujocoSceneMembers, backend_model, body_origin_velocity
+from mimic_lit.sim.scene import CONTACT_WIDTH
 
 #: contacts allocated per world; a humanoid on flat ground uses a few dozen at most
 CONTACTS_PER_WORLD = 64
-_CONTACT_WIDTH = 4  # per ground-contact sensor: number of contacts + net force (3)
 
 
 def _warp_device(device: torch.device) -> str:
@@ -63,7 +60,7 @@ def _warp_device(device: torch.device) -> str:
     raise SimConfigError(f"the mujoco_warp backend runs on 'cpu' or 'cuda' devices, got {device}")
 
 
-class MujocoWarp(SimulatorDescription):
+class MujocoWarp(MujocoSceneMembers, QposStateGetters, SimulatorDescription):
     """N MuJoCo-Warp worlds of one robot; batched torch tensors in and out, on the GPU if asked.
 
     Implements :class:`mimic_lit.sim.base.Simulator` (and the ball members of
@@ -72,21 +69,14 @@ class MujocoWarp(SimulatorDescription):
     """
 
     def __init__(self, config: SimConfig | None = None) -> None:
-        self.config = config = config or SimConfig()
-        checked = check_config(config)
-        self._robot = checked.robot
-        self._sim_dt, self._control_dt, self._substeps = checked.sim_dt, checked.control_dt, checked.substeps
-        self._device, self._dtype = checked.device, checked.dtype
+        config = config or SimConfig()
+        self._configure(config)
         if self._device.type == "cuda" and not torch.cuda.is_available():
             raise SimConfigError(f"device {config.device!r} requested but torch sees no CUDA device")
         self._wp_device = _warp_device(self._device)
-        if not config.mujoco_log:
-            set_mujoco_log(False)
         self._ball = ball = config.ball
-        self.model = m = build_sim_model(
-            self._robot, config.control_mode, self._sim_dt, config.ground_friction, config.gravity, ball
-        )
-        layout = scene_layout(m, self._robot, config.control_mode, ball is not None)
+        self.model, layout = backend_model(config, self._robot, self._sim_dt)
+        m = self.model
         self._layout = layout
         self._nq, self._nv, self._nbody, self._nu = layout.nq, layout.nv, layout.nbody, layout.nu
         self._num_envs = n = int(config.num_envs)
@@ -112,7 +102,7 @@ class MujocoWarp(SimulatorDescription):
         self._warmstart = view(d.qacc_warmstart)
         self._xpos, self._xquat, self._cvel = view(d.xpos), view(d.xquat), view(d.cvel)
         self._com, self._sensordata, self._torque = view(d.subtree_com), view(d.sensordata), view(d.actuator_force)
-        if self._sensordata.shape[1] != _CONTACT_WIDTH * self._nbody:
+        if self._sensordata.shape[1] != CONTACT_WIDTH * self._nbody:
             raise RuntimeError("unexpected sensor layout: one contact sensor per robot body expected")
         self._default_row = torch.as_tensor(host.qpos.copy(), dtype=torch.float32, device=self._device)
 
@@ -123,35 +113,6 @@ class MujocoWarp(SimulatorDescription):
         self._snap: dict[str, torch.Tensor] | None = None
         self._graph = None  # CUDA graph of one control step, captured on first use
         self._stream: torch.cuda.Stream | None = None  # CUDA only: the stream Warp launches on
-
-    # ------------------------------------------------------------------ description
-
-
-
-
-
-
-
-
-
-
-    @cached_property
-    def body_names(self) -> tuple[str, ...]:
-        return tuple(mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_BODY, i) for i in range(1, 1 + self._nbody))
-
-
-    @property
-    def has_ball(self) -> bool:
-        return self._ball is not None
-
-    @property
-    def ball_config(self) -> BallConfig | None:
-        return self._ball
-
-    @property
-    def ball_radius(self) -> float:
-        self._require_ball()
-        return float(self._ball.radius)  # type: ignore[union-attr]
 
     # ------------------------------------------------------------------ physics launches
     def _scope(self):
@@ -296,7 +257,7 @@ class MujocoWarp(SimulatorDescription):
                 "xquat": self._xquat[:, 1 : 1 + nb].to(dt, copy=True),
                 "cvel": self._cvel[:, 1 : 1 + nb].to(dt, copy=True),
                 "com": self._com[:, 1].to(dt, copy=True),
-                "contact": self._sensordata.view(self._num_envs, nb, _CONTACT_WIDTH).to(dt, copy=True),
+                "contact": self._sensordata.view(self._num_envs, nb, CONTACT_WIDTH).to(dt, copy=True),
                 "torque": self._torque.to(dt, copy=True)
                 if self._nu
                 else torch.zeros(self._num_envs, self.num_dofs, dtype=dt, device=self._device),
@@ -322,28 +283,8 @@ class MujocoWarp(SimulatorDescription):
         return self._snapshot()["qvel"]
 
     @property
-    def root_pos(self) -> torch.Tensor:
-        return self.qpos[:, 0:3]
-
-    @property
-    def root_quat(self) -> torch.Tensor:
-        return self.qpos[:, 3:7]
-
-    @property
-    def root_lin_vel(self) -> torch.Tensor:
-        return self.qvel[:, 0:3]
-
-    @property
     def root_ang_vel(self) -> torch.Tensor:
         return self._snapshot()["cvel"][:, 0, 0:3]
-
-    @property
-    def joint_pos(self) -> torch.Tensor:
-        return self.qpos[:, 7:]
-
-    @property
-    def joint_vel(self) -> torch.Tensor:
-        return self.qvel[:, 6:]
 
     @property
     def body_pos(self) -> torch.Tensor:
@@ -377,10 +318,6 @@ class MujocoWarp(SimulatorDescription):
         return self._snapshot()["torque"]
 
     # ------------------------------------------------------------------ ball
-    def _require_ball(self) -> None:
-        if self._ball is None:
-            raise SimConfigError("this simulator has no ball; set SimConfig.ball (e.g. BallConfig())")
-
     def _ball_value(self, key: str) -> torch.Tensor:
         self._require_ball()
         return self._snapshot()[key]

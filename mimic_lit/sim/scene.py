@@ -3,6 +3,8 @@
 The robot MJCFs stay as their authors wrote them; everything mimic-lit needs on top (a floor, PD
 actuators in the chosen control mode, the physics time step) is added here with ``mujoco.MjSpec``, so
 the same code path serves every robot and every backend that consumes MJCF (CPU MuJoCo, MuJoCo-Warp).
+:func:`scene_layout` tells the backends where the robot and the optional ball sit in the compiled
+model's arrays; the ``CONTACT_*`` constants describe the ground-contact sensors they add.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import mujoco
 import numpy as np
 
 from mimic_lit.robots import RobotSpec, get_robot
-from mimic_lit.sim.base import BallConfig
+from mimic_lit.sim.base import BallConfig, SimConfigError
 
 ControlMode = Literal["pos", "vel", "torque", "none"]
 CONTROL_MODES: tuple[str, ...] = ("pos", "vel", "torque", "none")
@@ -103,6 +105,13 @@ def build_scene_spec(robot: str | RobotSpec, config: SceneConfig | None = None) 
 
 BALL_NAME = "ball"  # name of the ball's body, free joint and geom
 
+#: ground-contact sensor fields (MuJoCo ``contact`` sensor ``intprm[0]``): "found" and "force"
+CONTACT_DATA = 1 | 2
+#: ``intprm[1]``: reduce all contacts of the pair to one net force
+CONTACT_REDUCE_NETFORCE = 3
+#: values per ground-contact sensor: number of contacts + net force (3)
+CONTACT_WIDTH = 4
+
 
 def add_ball(spec: mujoco.MjSpec, ball: BallConfig) -> mujoco.MjsBody:
     """Append a free sphere body ``ball`` to ``spec``'s world body, resting on the floor at
@@ -158,3 +167,42 @@ def _add_visuals(spec: mujoco.MjSpec, plane: mujoco.MjsGeom | None) -> None:
 def build_scene(robot: str | RobotSpec, config: SceneConfig | None = None) -> mujoco.MjModel:
     """Compiled scene model for ``robot``; the robot's joints keep the MJCF ``qpos`` order."""
     return build_scene_spec(robot, config).compile()
+
+
+@dataclass(frozen=True)
+class SceneLayout:
+    """Robot sizes inside the scene model, and the ball's indices when there is one.
+
+    The robot's free root is body 1 and its coordinates come first; a ball (one free body) comes
+    after it, so the robot's qpos/qvel/bodies are always the leading slices.
+    """
+
+    nq: int  #: robot qpos entries (7 + joint coordinates)
+    nv: int  #: robot qvel entries (6 + dofs)
+    nbody: int  #: robot bodies, world body excluded
+    nu: int  #: actuators
+    ball_body: int | None = None  #: body id of the ball
+    ball_q: int | None = None  #: first qpos entry of the ball
+    ball_v: int | None = None  #: first qvel entry of the ball
+
+
+def scene_layout(m: mujoco.MjModel, robot: RobotSpec, control_mode: str, has_ball: bool) -> SceneLayout:
+    """Where the robot (and ball) live in ``m``; :class:`SimConfigError` for robots the backends cannot drive."""
+    if has_ball:
+        bid = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, BALL_NAME)
+        jnt = int(m.body_jntadr[bid])
+        ball_q, ball_v = int(m.jnt_qposadr[jnt]), int(m.jnt_dofadr[jnt])
+        if not (bid == m.nbody - 1 and ball_q == m.nq - 7 and ball_v == m.nv - 6):
+            raise RuntimeError("unexpected model layout: the ball must come after the robot")
+        layout = SceneLayout(ball_q, ball_v, m.nbody - 2, m.nu, bid, ball_q, ball_v)
+    else:
+        layout = SceneLayout(m.nq, m.nv, m.nbody - 1, m.nu)
+    if control_mode != "none" and layout.nu != layout.nv - 6:
+        raise SimConfigError(f"robot '{robot.name}' has joints without a 1-DoF actuator; use control_mode='none'")
+    if not (m.body_rootid[1 : 1 + layout.nbody] == 1).all():
+        raise SimConfigError(f"robot '{robot.name}' must be one kinematic tree under its free root body")
+    if len(robot.default_pose) != layout.nq:
+        raise SimConfigError(
+            f"robot '{robot.name}': default pose has {len(robot.default_pose)} coords, model nq={layout.nq}"
+        )
+    return layout

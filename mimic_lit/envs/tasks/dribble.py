@@ -26,10 +26,9 @@ from typing import Any
 
 import torch
 
-from mimic_lit.envs.observations import heading_quat_inv, rotate_per_env
 from mimic_lit.envs.tasks.base import Task, check_range, to_heading_frame_xy, unit_xy
 from mimic_lit.errors import MimicLitError
-from mimic_lit.utils.rotations import yaw_from_quat
+from mimic_lit.rotations import heading_quat_inv, rotate_per_env, yaw_from_quat
 
 __all__ = ["DribbleConfig", "DribbleTask"]
 

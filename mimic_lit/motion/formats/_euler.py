@@ -47,7 +47,7 @@ def _best_branch(viol: np.ndarray, trans: np.ndarray) -> np.ndarray:
 
 def hinge_triple_angles(q: "torch.Tensor", axes: str, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """(T, 3) hinge angles with ``R(axes[0], a) R(axes[1], b) R(axes[2], c) == q`` for (T, 4) wxyz ``q``."""
-    from mimic_lit.utils.rotations import quat_to_euler_intrinsic
+    from mimic_lit.rotations import quat_to_euler_intrinsic
 
     principal = quat_to_euler_intrinsic(q, axes).numpy().astype(np.float64)
     a, b, c = principal[:, 0], principal[:, 1], principal[:, 2]

@@ -115,7 +115,7 @@ def _resample(frames: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Frames at ``times``: lerp positions and angles, slerp quaternions (DeepMimic's own interpolation)."""
     import torch
 
-    from mimic_lit.utils.rotations import quat_slerp
+    from mimic_lit.rotations import quat_slerp
 
     t_old = np.concatenate([[0.0], np.cumsum(frames[:-1, 0])])
     idx = np.clip(np.searchsorted(t_old, times, side="right") - 1, 0, len(frames) - 2)
@@ -150,7 +150,7 @@ def convert_frames(
     """
     import torch
 
-    from mimic_lit.utils.rotations import quat_from_axis_angle, quat_mul
+    from mimic_lit.rotations import quat_from_axis_angle, quat_mul
 
     if limits is None:
         from mimic_lit.robots import get_robot

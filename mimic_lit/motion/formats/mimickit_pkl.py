@@ -100,7 +100,7 @@ def clip_from_mimickit_dict(
     import torch
 
     from mimic_lit.motion.formats._euler import hinge_triple_angles
-    from mimic_lit.utils.rotations import exp_map_to_quat
+    from mimic_lit.rotations import exp_map_to_quat
 
     for k in MIMICKIT_KEYS:
         if k not in obj:
@@ -166,7 +166,7 @@ def mimickit_frames(clip: "MotionClip", robot: "str | RobotSpec | None" = None) 
     """(T, 6 + DoF) MimicKit frames of ``clip``: root pos, root exp-map, per-body angles or exp-maps."""
     import torch
 
-    from mimic_lit.utils.rotations import quat_from_euler_intrinsic, quat_to_exp_map
+    from mimic_lit.rotations import quat_from_euler_intrinsic, quat_to_exp_map
 
     spec = resolve_robot(robot or clip.robot or None, clip.name or "<clip>")
     clip.validate(spec)

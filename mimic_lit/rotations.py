@@ -1,6 +1,9 @@
 """Batched rotation maths in torch. One convention everywhere: quaternions are (w, x, y, z).
 
-Every function accepts arbitrary leading batch dimensions and works for float32 and float64.
+Every function accepts arbitrary leading batch dimensions and works for float32 and float64. The
+last helpers are the rotation pieces observations and rewards are built from: the 6-D *tan-norm*
+(rotated x and z axes), the inverse heading about +z, parent-relative body rotations, and one
+rotation per env applied to many vectors.
 """
 
 from __future__ import annotations
@@ -175,3 +178,43 @@ def yaw_from_quat(q: torch.Tensor) -> torch.Tensor:
     """Heading angle about +z of the body's +x axis (z-up world)."""
     fwd = quat_rotate(q, torch.tensor([1.0, 0.0, 0.0], dtype=q.dtype, device=q.device).expand(q.shape[:-1] + (3,)))
     return torch.atan2(fwd[..., 1], fwd[..., 0])
+
+
+def quat_to_tan_norm(q: torch.Tensor) -> torch.Tensor:
+    """(..., 6): the x and z axes of unit quaternions ``q`` (..., 4) rotated into the world."""
+    w, x, y, z = q.unbind(-1)
+    xx, yy, zz = x * x, y * y, z * z
+    return torch.stack(
+        [
+            1.0 - 2.0 * (yy + zz),
+            2.0 * (x * y + w * z),
+            2.0 * (x * z - w * y),
+            2.0 * (x * z + w * y),
+            2.0 * (y * z - w * x),
+            1.0 - 2.0 * (xx + yy),
+        ],
+        dim=-1,
+    )
+
+
+def heading_quat_inv(q: torch.Tensor) -> torch.Tensor:
+    """(..., 4) rotation about +z that undoes the heading (yaw of the body x axis) of ``q``."""
+    w, x, y, z = q.unbind(-1)
+    fx = 1.0 - 2.0 * (y * y + z * z)  # rotated x axis, projected on the ground plane
+    fy = 2.0 * (x * y + w * z)
+    half = -0.5 * torch.atan2(fy, fx)
+    zero = torch.zeros_like(half)
+    return torch.stack([torch.cos(half), zero, zero, torch.sin(half)], dim=-1)
+
+
+def local_rotations(body_quat: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
+    """(..., B - 1, 4) ``parent^-1 * body`` of every non-root body; ``parents`` (B,) with root first."""
+    return quat_mul(quat_conj(body_quat[..., parents[1:], :]), body_quat[..., 1:, :])
+
+
+def rotate_per_env(q: torch.Tensor | None, v: torch.Tensor) -> torch.Tensor:
+    """Rotate vectors ``v`` (N, ..., 3) by one quaternion per env, ``q`` (N, 4); ``None`` = identity."""
+    if q is None:
+        return v
+    shape = (q.shape[0],) + (1,) * (v.dim() - 2) + (4,)
+    return quat_rotate(q.reshape(shape).expand(v.shape[:-1] + (4,)), v)
