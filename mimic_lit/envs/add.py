@@ -121,5 +121,5 @@ def make_add_env(sim_config: SimConfig, config: ADDConfig | None = None) -> ADDE
     """Simulator + motion library + :class:`ADDEnv`."""
     config = config or ADDConfig()
     dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-    motion = load_motion_library(config.motion, sim_config.robot.lower(), device=sim_config.device, dtype=dtype)
+    motion = load_motion_library(config.motion, sim_config.robot_spec, device=sim_config.device, dtype=dtype)
     return ADDEnv(make_simulator(sim_config), motion, config)

@@ -288,7 +288,7 @@ def make_amp_env(sim_config: SimConfig, config: AMPConfig | None = None) -> AMPE
     """Simulator + motion library + :class:`AMPEnv`."""
     config = config or AMPConfig()
     dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-    motion = load_motion_library(config.motion, sim_config.robot.lower(), device=sim_config.device, dtype=dtype)
+    motion = load_motion_library(config.motion, sim_config.robot_spec, device=sim_config.device, dtype=dtype)
     return AMPEnv(make_simulator(sim_config), motion, config)
 
 

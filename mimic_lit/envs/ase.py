@@ -159,5 +159,5 @@ def make_ase_env(sim_config: SimConfig, config: ASEConfig | None = None) -> ASEE
     """Simulator + motion library + :class:`ASEEnv`."""
     config = config or ASEConfig()
     dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-    motion = load_motion_library(config.motion, sim_config.robot.lower(), device=sim_config.device, dtype=dtype)
+    motion = load_motion_library(config.motion, sim_config.robot_spec, device=sim_config.device, dtype=dtype)
     return ASEEnv(make_simulator(sim_config), motion, config)

@@ -25,6 +25,7 @@ import torch
 
 from mimic_lit.envs.observations import CharState
 from mimic_lit.errors import MimicLitError
+from mimic_lit.robots import get_robot, robot_names
 from mimic_lit.rotations import heading_quat_inv, quat_conj, quat_mul, rotate_per_env
 
 if TYPE_CHECKING:
@@ -45,30 +46,10 @@ __all__ = [
 #: Names of the five reward terms, in the order of :class:`RewardParams`' weights.
 TERM_NAMES: tuple[str, ...] = ("pose", "vel", "root_pose", "root_vel", "key_pos")
 
-#: Per-robot ``joint_err_w`` of MimicKit (§3.2 of the reference), as body-name regex -> weight.
-#: Body order and names checked against our MJCFs: MimicKit's lists map one-to-one onto
-#: ``RobotSpec.body_names[1:]`` (``tests/test_rewards.py`` compares them entry by entry).
+#: Per-robot ``joint_err_w`` of MimicKit (§3.2 of the reference), as body-name regex -> weight: a view
+#: of the registered robots' :attr:`~mimic_lit.robots.RobotSpec.joint_err_weights` (the spec owns them).
 DEFAULT_JOINT_ERR_WEIGHTS: dict[str, dict[str, float]] = {
-    "humanoid": {
-        "torso": 1.0,
-        "head": 0.6,
-        r".*_upper_arm": 0.6,
-        r".*_lower_arm": 0.4,
-        r".*_hand": 0.0,
-        r".*_thigh": 1.0,
-        r".*_shin": 0.6,
-        r".*_foot": 0.4,
-    },
-    "g1": {
-        r".*_hip_(pitch|roll|yaw)_link": 1.0,
-        r".*_knee_link": 0.6,
-        r".*_ankle_(pitch|roll)_link": 0.5,
-        r"waist_(yaw|roll)_link|torso_link": 1.0,
-        r"head_link": 0.0,
-        r".*_shoulder_(pitch|roll|yaw)_link": 1.0,
-        r".*_elbow_link": 0.6,
-        r".*_wrist_(roll|pitch|yaw)_link": 0.5,
-    },
+    name: dict(get_robot(name).joint_err_weights) for name in robot_names() if get_robot(name).joint_err_weights
 }
 
 

@@ -40,7 +40,6 @@ from mimic_lit.envs.observations import CharState, ObsLayout, char_obs, target_o
 from mimic_lit.envs.protocol import Done, StepResult
 from mimic_lit.envs.tasks import DribbleConfig, LocationConfig, SteeringConfig, Task, make_task
 from mimic_lit.envs.rewards import (
-    DEFAULT_JOINT_ERR_WEIGHTS,
     TERM_NAMES,
     RewardParams,
     body_weights,
@@ -49,9 +48,10 @@ from mimic_lit.envs.rewards import (
     reward_from_errors,
     tracking_errors,
 )
-from mimic_lit.errors import MimicLitError, MotionFormatError
+from mimic_lit.errors import MimicLitError, MotionRobotUnnamedError
 from mimic_lit.motion.library import MotionFrame, MotionLibrary
 from mimic_lit.motion.shipped import resolve_dataset
+from mimic_lit.robots import RobotSpec, get_robot
 from mimic_lit.sim.base import SimConfig, Simulator, make_simulator
 from mimic_lit.rotations import local_rotations, quat_mul, quat_rotate_inverse, quat_to_tan_norm, yaw_from_quat
 
@@ -73,7 +73,7 @@ class TrackingConfig:
         reward_*_w, reward_*_scale: weight and exponential scale of each reward term.
         joint_err_weights: body-name regex -> weight of that body's rotation (and its DoF
             velocities) in the pose/velocity errors; ``None`` = the robot's MimicKit list
-            (:data:`~mimic_lit.envs.rewards.DEFAULT_JOINT_ERR_WEIGHTS`); unmatched bodies get 1.
+            (:attr:`~mimic_lit.robots.RobotSpec.joint_err_weights`); unmatched bodies get 1.
         key_bodies: bodies tracked by position (observation and reward); ``None`` = the robot's.
         contact_bodies: bodies allowed to touch the ground; ``None`` = the robot's. An empty list
             makes any ground contact a fall; for rolls and get-ups turn ``early_termination`` off.
@@ -183,7 +183,7 @@ class TrackingConfig:
 
 
 def load_motion_library(
-    motion: str, robot: str, *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+    motion: str, robot: "str | RobotSpec", *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
 ) -> MotionLibrary:
     """Library of ``motion`` (clip or dataset YAML) for ``robot``; one-line error if it is another robot's."""
     if not motion:
@@ -193,19 +193,20 @@ def load_motion_library(
     motion = resolve_dataset(motion)
     is_yaml = Path(motion).suffix.lower() in (".yaml", ".yml")
 
-    def build(robot_arg: str | None) -> MotionLibrary:
+    def build(robot_arg: RobotSpec | None) -> MotionLibrary:
         if is_yaml:
             return MotionLibrary.from_dataset_yaml(motion, robot=robot_arg, device=device, dtype=dtype)
         return MotionLibrary([motion], robot=robot_arg, device=device, dtype=dtype)
 
+    spec = get_robot(robot)
     try:
         lib = build(None)
-    except MotionFormatError as exc:
-        if "which robot" not in str(exc):  # clips without a robot name: assume the simulator's
-            raise
-        lib = build(robot)
-    if lib.robot.name != robot:
-        raise MimicLitError(f"motion '{motion}' is for robot '{lib.robot.name}' but the simulator runs '{robot}'")
+    except MotionRobotUnnamedError:  # clips without a robot name: assume the simulator's
+        lib = build(spec)
+    if lib.robot.name != spec.name:
+        raise MimicLitError(f"motion '{motion}' is for robot '{lib.robot.name}' but the simulator runs '{spec.name}'")
+    if lib.robot is not spec:  # a robot given by a YAML spec under a shipped robot's name: use its model
+        lib = build(spec)
     return lib
 
 
@@ -268,7 +269,7 @@ class TrackingEnv:
 
         patterns = cfg.joint_err_weights
         if patterns is None:
-            patterns = DEFAULT_JOINT_ERR_WEIGHTS.get(robot.name)
+            patterns = robot.joint_err_weights
         jw = body_weights(names, patterns)
         self.joint_weights = jw.to(dev, dt)
         self.dof_weights = dof_weights(skel, jw).to(dev, dt)
@@ -784,5 +785,5 @@ def make_tracking_env(sim_config: SimConfig, config: TrackingConfig | None = Non
     """Simulator + motion library + :class:`TrackingEnv`; a one-line error if the motion is another robot's."""
     config = config or TrackingConfig()
     dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-    motion = load_motion_library(config.motion, sim_config.robot.lower(), device=sim_config.device, dtype=dtype)
+    motion = load_motion_library(config.motion, sim_config.robot_spec, device=sim_config.device, dtype=dtype)
     return TrackingEnv(make_simulator(sim_config), motion, config)

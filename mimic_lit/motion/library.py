@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from mimic_lit.errors import MotionFormatError
+from mimic_lit.errors import MotionFormatError, MotionRobotUnnamedError
 from mimic_lit.motion.clip import MotionClip
 from mimic_lit.motion.kinematics import clip_velocities, forward_kinematics, forward_kinematics_with_velocities
 from mimic_lit.motion.skeleton import Skeleton
@@ -104,7 +104,7 @@ class MotionLibrary:
         if robot is None:
             named = [c.robot for c in loaded if c.robot]
             if not named:
-                raise MotionFormatError(
+                raise MotionRobotUnnamedError(
                     "cannot tell which robot the clips are for: pass robot=... or set the clips' 'robot' field"
                 )
             robot = named[0]

@@ -96,7 +96,9 @@ class SimConfig:
     Attributes:
         backend: ``mujoco_cpu`` (default, MuJoCo C on all CPU cores), ``mujoco_warp`` (GPU) or
             ``isaaclab`` (GPU); the GPU backends are optional extras and imported only on demand.
-        robot: registered robot name (``humanoid``, ``g1``, ``k1``, ``t1``).
+        robot: registered robot name (``humanoid``, ``g1``, ``k1``, ``t1``) or the path of a YAML
+            robot spec (``.yaml``/``.yml``, see ``docs/robots.md``); :attr:`robot_spec` is the
+            resolved :class:`~mimic_lit.robots.RobotSpec` everything downstream uses.
         num_envs: number of simulated copies N.
         control_mode: what :meth:`Simulator.step` actions mean: ``pos`` PD position targets [rad],
             ``vel`` target joint velocities [rad/s], ``torque`` joint torques [N·m] (clipped to the
@@ -147,7 +149,7 @@ class SimConfig:
         from mimic_lit.robots import get_robot
 
         try:
-            get_robot(self.robot)
+            get_robot(self.robot)  # the one resolution: YAML specs are cached per file, names are a lookup
         except UnknownRobotError as exc:
             raise UnknownRobotError(f"{exc} (sim.robot)") from None
         require_at_least(self.num_envs, "sim.num_envs", 1)
@@ -159,6 +161,13 @@ class SimConfig:
         # Only one field at a time here: jsonargparse may build intermediate configs with some fields
         # still at their defaults. Relations between fields (control_dt a multiple of sim_dt, with the
         # robot's defaults filled in) are checked when the simulator is made (check_config).
+
+    @property
+    def robot_spec(self) -> "RobotSpec":
+        """The :class:`~mimic_lit.robots.RobotSpec` that ``robot`` names (checked in construction)."""
+        from mimic_lit.robots import get_robot
+
+        return get_robot(self.robot)
 
 
 @runtime_checkable
@@ -413,9 +422,8 @@ def check_config(config: SimConfig) -> CheckedConfig:
         raise SimConfigError(f"dtype must be 'float32' or 'float64', got {config.dtype!r}")
     if config.control_mode not in ("pos", "vel", "torque", "none"):
         raise SimConfigError(f"control_mode must be one of pos, vel, torque, none; got {config.control_mode!r}")
-    from mimic_lit.robots import get_robot  # imported here: robots need not load with the protocol
 
-    robot = get_robot(config.robot)
+    robot = config.robot_spec
     sim_dt = float(config.sim_dt if config.sim_dt is not None else robot.sim_dt)
     control_dt = float(config.control_dt if config.control_dt is not None else robot.control_dt)
     substeps = compute_substeps(control_dt, sim_dt)
