@@ -2,7 +2,7 @@
 
 Task code (``mimic_lit.envs``) talks only to this protocol, so the same DeepMimic/AMP/ASE/ADD
 logic runs on every backend: MuJoCo on CPU (:class:`~mimic_lit.sim.mujoco_cpu.MujocoCPU`, the
-default), and later MuJoCo-Warp or Isaac Lab on GPU.
+default), MuJoCo-Warp (:mod:`mimic_lit.sim.mujoco_warp`) and Isaac Lab (:mod:`mimic_lit.sim.isaaclab`).
 
 Conventions shared by every backend:
 
