@@ -187,7 +187,9 @@ class RunCheckpoint(Checkpoint):
         folder = self.directory(trainer)
         final, temp = folder / self.FILE_NAME, folder / self.TEMP_NAME
         self.saved_iterations = iterations  # before the dump, so the file records it
-        trainer.save_checkpoint(temp, weights_only=False)  # every rank dumps (full state); rank 0 writes; barrier
+        # A save, not a load: weights_only=False here asks Lightning to *write* the full training state
+        # (optimisers, loops, env state), not only the weights. Every rank dumps; rank 0 writes; barrier.
+        trainer.save_checkpoint(temp, weights_only=False)
         if trainer.is_global_zero:
             _fsync(temp)
             os.replace(temp, final)

@@ -220,7 +220,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     Anything that is not a complete zip archive of plain arrays (a text file, random bytes, a
     truncated download, an archive holding Python objects) raises one :class:`MotionFormatError`
     ``'<path>' is not a valid .npz clip (<why>)``; numpy's own advice to load such files with
-    ``allow_pickle=True`` is never passed on, as that would run code from the file.
+    pickles allowed is never passed on, as that would run code from the file.
     """
 
     def invalid(why: str) -> MotionFormatError:
