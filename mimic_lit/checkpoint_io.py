@@ -27,7 +27,7 @@ from typing import Any
 
 from mimic_lit.errors import MimicLitError
 
-__all__ = ["CheckpointError", "check_ckpt_path", "load_checkpoint"]
+__all__ = ["CheckpointError", "check_ckpt_path", "load_checkpoint", "upgrade_checkpoint"]
 
 _ZIP_MAGIC = b"PK\x03\x04"
 #: ``--ckpt_path`` values that are not files: Lightning resolves them itself.
@@ -149,3 +149,19 @@ def check_ckpt_path(ckpt_path: str | os.PathLike | None, what: str = "checkpoint
     if text in _NOT_FILES or "://" in text:
         return
     load_checkpoint(text, what)
+
+
+#: Lightning keeps a data module's state under its class name; earlier versions had one data module per method
+_RETIRED_DATA_MODULE_KEYS = ("AMPDataModule", "ADDDataModule", "ASEDataModule", "HLCDataModule")
+
+
+def upgrade_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """Bring a checkpoint of an earlier layout to today's, in place: the environment state saved by
+    a per-method data module moves to ``ImitationDataModule``, the one data module now, so an old
+    run resumes exactly. Called from the method's ``on_load_checkpoint``, before Lightning restores
+    the data module."""
+    for key in _RETIRED_DATA_MODULE_KEYS:
+        if key in checkpoint and "ImitationDataModule" not in checkpoint:
+            checkpoint["ImitationDataModule"] = checkpoint.pop(key)
+    return checkpoint
+

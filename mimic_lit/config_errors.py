@@ -49,6 +49,23 @@ class ConfigError(MimicLitError):
 
 
 # ---------------------------------------------------------------------------------------- where
+def _retired_hint(task_class: str) -> str:
+    return (
+        "write data.class_path: mimic_lit.datamodule.ImitationDataModule and move the 'task' options under "
+        f"task: {{class_path: {task_class}, init_args: {{...}}}}"
+    )
+
+
+#: data modules of earlier versions -> how to write the recipe now (one data module; the env is the task's)
+RETIRED_DATA_MODULES: dict[str, str] = {
+    "mimic_lit.datamodule.AMPDataModule": _retired_hint("mimic_lit.envs.amp.AMPConfig"),
+    "mimic_lit.datamodule.ADDDataModule": _retired_hint("mimic_lit.envs.add.ADDConfig"),
+    "mimic_lit.datamodule.ASEDataModule": _retired_hint("mimic_lit.envs.ase.ASEConfig"),
+    "mimic_lit.datamodule.HLCDataModule": _retired_hint("mimic_lit.envs.hlc.HLCConfig")
+    + " (llc_config, llc_ckpt_path and llc_steps move into the task's init_args too)",
+}
+
+
 def config_files(argv: list[str]) -> list[str]:
     """The ``--config`` / ``-c`` files of a command line, in order."""
     files = []
@@ -192,7 +209,28 @@ def _join(path: list[str]) -> str:
     return ".".join(path)
 
 
+def _task_without_class(section: str, key: str, argv: list[str]) -> str:
+    """The earlier recipe layout gave the task's options without naming its class."""
+    return (
+        f"{section.removesuffix('.init_args')} needs the env's class: write task: {{class_path: "
+        "mimic_lit.envs.tracking.TrackingConfig (or ...amp.AMPConfig, ...add.ADDConfig, ...ase.ASEConfig), "
+        f"init_args: {{...the options...}}}} ({_where(key, argv)})"
+    )
+
+
+def _is_task_option(key: str) -> bool:
+    """Whether ``key`` is an option of one of the shipped task configs."""
+    import dataclasses
+
+    from mimic_lit.envs.add import ADDConfig
+    from mimic_lit.envs.hlc import HLCConfig
+
+    return any(key == f.name for cls in (ADDConfig, HLCConfig) for f in dataclasses.fields(cls))
+
+
 def _unknown_key(key: str, section: str, options: list[str], argv: list[str]) -> str:
+    if section.endswith("task.init_args") and not options and _is_task_option(key):
+        return _task_without_class(section, key, argv)
     where = f" in {section}" if section else ""
     return f"unknown key '{key}'{where}{_did_you_mean(key, options)} ({_where(key, argv)})"
 
@@ -240,6 +278,8 @@ def summarize_parser_error(message: str, argv: list[str], parser: Any = None) ->
         return first
     section = _join(leaf.path)
     not_accepted = _NOT_ACCEPTED.match(leaf.text)
+    if not_accepted and leaf.cls == "mimic_lit.envs.task.EnvTask":
+        return _task_without_class(section, not_accepted.group(1), argv)
     if not_accepted:
         return _unknown_key(not_accepted.group(1), section, _valid_keys(_import(leaf.cls) if leaf.cls else None), argv)
     expected = _EXPECTED.match(leaf.text)
@@ -254,6 +294,8 @@ def summarize_parser_error(message: str, argv: list[str], parser: Any = None) ->
             names = []
         owner = _join(leaf.path[:-1] if leaf.path[-1:] == ["init_args"] else leaf.path)
         where = _where(owner, argv, f"{module}.{name}")
+        if f"{module}.{name}" in RETIRED_DATA_MODULES:
+            return f"{owner}: {module}.{name} was retired ({where}); {RETIRED_DATA_MODULES[f'{module}.{name}']}"
         return f"{owner}: no class '{name}' in {module}{_did_you_mean(name, names)} ({where})"
     dotted = re.match(r"^Expected a dot import path string: (.+)$", leaf.text)
     if dotted:

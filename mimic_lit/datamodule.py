@@ -1,8 +1,11 @@
 """`ImitationDataModule`: owns the environments and serves rollouts and evaluation episodes.
 
 Ownership: the data module builds the training env (and an evaluation env) in :meth:`setup` and
-keeps them; methods reach them only through the dataloaders, and their sizes through
-:meth:`ImitationDataModule.env_dims`. The training dataloader wraps a
+keeps them. Data flows one way: the method learns about the env once, from the
+:class:`~mimic_lit.envs.spec.RolloutSpec` this module hands it (``connect``) in :meth:`setup`,
+and then only sees rollout batches. Which env is built is the ``task``'s business: any
+:class:`~mimic_lit.envs.task.EnvTask` (tracking, AMP, ADD, ASE, a high-level controller, or
+a user's own) by its ``class_path``. The training dataloader wraps a
 :class:`~mimic_lit.rl.collector.RolloutCollector` (one pass = one RL iteration), the validation
 and test dataloaders an :class:`~mimic_lit.rl.collector.EvaluationRollouts`. Both find the
 policy as ``trainer.lightning_module`` when they run.
@@ -18,18 +21,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 import warnings
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
 from mimic_lit.config_checks import require_at_least, require_optional
-from mimic_lit.envs.add import ADDConfig, make_add_env
-from mimic_lit.envs.amp import AMPConfig, make_amp_env
-from mimic_lit.envs.ase import ASEConfig, make_ase_env
 from mimic_lit.envs.protocol import VecEnv
-from mimic_lit.envs.tracking import TrackingConfig, make_tracking_env
+from mimic_lit.envs.spec import RolloutSpec
+from mimic_lit.envs.task import EnvTask, make_env
+from mimic_lit.envs.tracking import TrackingConfig
 from mimic_lit.errors import MimicLitError
 from mimic_lit.rl.collector import EvaluationRollouts, RolloutAgent, RolloutCollector
 from mimic_lit.rl.normalizer import world_size
@@ -43,12 +45,20 @@ RANK_SEED_STRIDE = 10007
 _EVAL_SEED_OFFSET = 1_000_003
 
 
+class ConnectableAgent(RolloutAgent, Protocol):
+    """A :class:`RolloutAgent` that is told about the env before anything runs (``RLModule``)."""
+
+    def connect(self, spec: RolloutSpec) -> None: ...
+
+
 class ImitationDataModule(LightningDataModule):
     """Environments of one imitation task and the rollouts drawn from them.
 
     Args:
         sim: simulator options (robot, number of environments N, backend, threads...).
-        task: tracking task options (motion, rewards, termination...).
+        task: the env and its options, by class path: ``mimic_lit.envs.tracking.TrackingConfig``
+            (DeepMimic, the default), ``...amp.AMPConfig``, ``...add.ADDConfig``,
+            ``...ase.ASEConfig``, ``...hlc.HLCConfig`` or any :class:`~mimic_lit.envs.task.EnvTask`.
         horizon: environment steps per RL iteration (T); an iteration has T × N samples.
         update_epochs: passes over each rollout.
         num_minibatches: minibatches per pass (each holds T × N / num_minibatches samples).
@@ -67,7 +77,7 @@ class ImitationDataModule(LightningDataModule):
     def __init__(
         self,
         sim: SimConfig | None = None,
-        task: TrackingConfig | None = None,
+        task: EnvTask | None = None,
         horizon: int = 32,
         update_epochs: int = 5,
         num_minibatches: int = 4,
@@ -109,22 +119,26 @@ class ImitationDataModule(LightningDataModule):
     def rank(self) -> int:
         return int(self.trainer.global_rank) if self.trainer is not None else 0
 
-    def _agent(self) -> RolloutAgent:
+    def _agent(self) -> ConnectableAgent:
         if self.trainer is None or self.trainer.lightning_module is None:
             raise MimicLitError("the rollout dataloaders need a Trainer running a method (LightningModule)")
         return self.trainer.lightning_module  # type: ignore[return-value]
 
     def build_env(self, num_envs: int, seed_offset: int, rand_reset: bool | None = None) -> VecEnv:
-        """A tracking env with ``num_envs`` environments, seeds offset by ``seed_offset``."""
+        """The task's env with ``num_envs`` environments, seeds offset by ``seed_offset``."""
         sim = dataclasses.replace(self.sim, num_envs=int(num_envs), seed=self.sim.seed + seed_offset)
-        task = copy.deepcopy(self.task)
+        task = copy.copy(self.task)  # shallow: what a task caches (a loaded low-level policy) is shared
         task.seed = self.task.seed + seed_offset
         if rand_reset is not None:
             task.rand_reset = rand_reset
-        return self._make_env(sim, task)
+        return make_env(sim, task)
 
-    def _make_env(self, sim: SimConfig, task: TrackingConfig) -> VecEnv:
-        return make_tracking_env(sim, task)
+    def rollout_spec(self) -> RolloutSpec:
+        """What the method is told about the env (after :meth:`setup`)."""
+        env = self.train_env or self.eval_env
+        if env is None:
+            raise MimicLitError("no environment built: call setup() first (or set val_episodes > 0 to evaluate)")
+        return RolloutSpec(env.spec, self.update_epochs * self.num_minibatches, self.seed)
 
     def setup(self, stage: str) -> None:
         if self.torch_threads is not None:
@@ -143,13 +157,8 @@ class ImitationDataModule(LightningDataModule):
             self.evaluation = EvaluationRollouts(
                 self.eval_env, self._agent, self.val_episodes, self.seed + offset + _EVAL_SEED_OFFSET
             )
-
-    def env_dims(self) -> tuple[int, int]:
-        """(obs_dim, action_dim) of the environments (after :meth:`setup`)."""
-        env = self.train_env or self.eval_env
-        if env is None:
-            raise MimicLitError("no environment built: call setup() first (or set val_episodes > 0 to evaluate)")
-        return env.obs_dim, env.action_dim
+        if self.train_env is not None or self.eval_env is not None:
+            self._agent().connect(self.rollout_spec())
 
     # ------------------------------------------------------------------ dataloaders
     def train_dataloader(self) -> DataLoader:
@@ -194,114 +203,3 @@ class ImitationDataModule(LightningDataModule):
                 f"number of devices (now {world_size()})"
             )
         self.collector.load_state_dict(states[self.rank])
-
-
-class AMPDataModule(ImitationDataModule):
-    """:class:`ImitationDataModule` for adversarial methods: its envs are :class:`~mimic_lit.envs.amp.AMPEnv`
-    (``task`` is an :class:`~mimic_lit.envs.amp.AMPConfig`), whose steps carry discriminator observations."""
-
-    #: what the discriminator observations describe: ``state`` windows (AMP, ASE) or the ``difference``
-    #: between reference and simulation (ADD); methods check it matches theirs
-    disc_input = "state"
-
-    def __init__(self, sim: SimConfig | None = None, task: AMPConfig | None = None, **kwargs: Any) -> None:
-        super().__init__(sim=sim, task=task or AMPConfig(), **kwargs)
-
-    def _make_env(self, sim: SimConfig, task: AMPConfig) -> VecEnv:
-        return make_amp_env(sim, task)
-
-    def disc_obs_dim(self) -> int:
-        """Size of the discriminator observation (after :meth:`setup`)."""
-        env = self.train_env or self.eval_env
-        if env is None:
-            raise MimicLitError("no environment built: call setup() first")
-        return env.disc_obs_dim
-
-
-class ADDDataModule(AMPDataModule):
-    """:class:`ImitationDataModule` for ADD: its envs are :class:`~mimic_lit.envs.add.ADDEnv`
-    (``task`` is an :class:`~mimic_lit.envs.add.ADDConfig`), whose steps carry the difference
-    between the reference and the simulated frame."""
-
-    disc_input = "difference"
-
-    def __init__(self, sim: SimConfig | None = None, task: ADDConfig | None = None, **kwargs: Any) -> None:
-        ImitationDataModule.__init__(self, sim=sim, task=task or ADDConfig(), **kwargs)
-
-    def _make_env(self, sim: SimConfig, task: ADDConfig) -> VecEnv:
-        return make_add_env(sim, task)
-
-
-class ASEDataModule(AMPDataModule):
-    """:class:`ImitationDataModule` for ASE: its envs are :class:`~mimic_lit.envs.ase.ASEEnv`
-    (``task`` is an :class:`~mimic_lit.envs.ase.ASEConfig`), whose observations end with a skill latent."""
-
-    def __init__(self, sim: SimConfig | None = None, task: ASEConfig | None = None, **kwargs: Any) -> None:
-        ImitationDataModule.__init__(self, sim=sim, task=task or ASEConfig(), **kwargs)
-
-    def _make_env(self, sim: SimConfig, task: ASEConfig) -> VecEnv:
-        return make_ase_env(sim, task)
-
-    def latent_dim(self) -> int:
-        """Size of the skill latent at the end of every observation."""
-        return int(self.task.latent_dim)
-
-
-def _resolve_existing(path: str, what: str) -> str:
-    """``path`` as given if it exists (absolute or relative to the working directory), else
-    relative to the source checkout holding ``recipes/`` (so repository recipes run from anywhere)."""
-    from pathlib import Path
-
-    given = Path(path).expanduser()
-    if given.exists():
-        return str(given)
-    checkout = Path(__file__).resolve().parents[1] / given
-    if not given.is_absolute() and checkout.exists():
-        return str(checkout)
-    raise MimicLitError(f"{what} '{path}' does not exist (relative paths are taken from the working directory)")
-
-
-class HLCDataModule(ImitationDataModule):
-    """:class:`ImitationDataModule` for a high-level controller: its envs are
-    :class:`~mimic_lit.envs.hlc.HLCEnv`, an :class:`~mimic_lit.envs.ase.ASEEnv` with a goal driven
-    through the frozen ASE policy of ``llc_ckpt_path`` (trained with recipe ``llc_config``).
-
-    Args (besides :class:`ImitationDataModule`'s):
-        llc_config: recipe the low-level ASE policy was trained with.
-        llc_ckpt_path: its checkpoint.
-        llc_steps: low-level control steps per high-level action.
-        task: the ASE env with the goal; its character settings must be the low-level recipe's.
-    """
-
-    def __init__(
-        self,
-        llc_config: str,
-        llc_ckpt_path: str,
-        llc_steps: int = 5,
-        sim: SimConfig | None = None,
-        task: ASEConfig | None = None,
-        **kwargs: Any,
-    ) -> None:
-        ImitationDataModule.__init__(self, sim=sim, task=task or ASEConfig(), **kwargs)
-        require_at_least(llc_steps, "data.llc_steps", 1)
-        self.llc_config = llc_config
-        self.llc_ckpt_path = llc_ckpt_path
-        self.llc_steps = int(llc_steps)
-        self._llc = None
-
-    def low_level_policy(self):
-        """The frozen low-level ASE method (loaded once)."""
-        if self._llc is None:
-            from mimic_lit.play import load_policy
-
-            config = _resolve_existing(self.llc_config, "low-level recipe")
-            ckpt = _resolve_existing(self.llc_ckpt_path, "low-level checkpoint")
-            self._llc, _ = load_policy(config, ckpt, what="low-level checkpoint")
-            if getattr(self._llc, "latent_dim", None) is None:
-                raise MimicLitError(f"'{ckpt}' is not an ASE checkpoint: a high-level controller needs skill latents")
-        return self._llc
-
-    def _make_env(self, sim: SimConfig, task: ASEConfig) -> VecEnv:
-        from mimic_lit.envs.hlc import HLCEnv
-
-        return HLCEnv(make_ase_env(sim, task), self.low_level_policy(), self.llc_steps)

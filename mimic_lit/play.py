@@ -93,6 +93,8 @@ def build_from_recipe(config: str | os.PathLike, overrides: dict[str, Any] | Non
         *parents, leaf = dotted.split(".")
         for key in parents:
             node = node.setdefault(key, {})
+            if isinstance(node, dict) and "class_path" in node:  # a class given by path: its options
+                node = node.setdefault("init_args", {})
         node[leaf] = value
     parser = ArgumentParser(exit_on_error=False)
     parser.add_subclass_arguments(LightningModule, "model", required=True)

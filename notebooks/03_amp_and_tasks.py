@@ -44,13 +44,14 @@ MINUTES = 6
 # ## The recipe
 #
 # A recipe is a LightningCLI config: the `model` (here `mimic_lit.methods.AMP` with its
-# discriminator options), the `data` module (`AMPDataModule`: simulator, task, dataset) and the
+# discriminator options), the `data` module (`ImitationDataModule`: the simulator, and the task,
+# here `mimic_lit.envs.amp.AMPConfig`: motion dataset, discriminator history, goal) and the
 # `trainer`. Every field is a typed argument, so `mimic-lit fit --help` lists them all and a typo
 # fails before anything runs.
 
 # %%
 recipe = yaml.safe_load(RECIPE.read_text())
-print(yaml.safe_dump({"model": recipe["model"]["init_args"], "task": recipe["data"]["init_args"]["task"]},
+print(yaml.safe_dump({"model": recipe["model"]["init_args"], "task": recipe["data"]["init_args"]["task"]["init_args"]},
                      sort_keys=False))
 
 # %% [markdown]

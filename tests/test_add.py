@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mimic_lit.envs.add import ADDConfig, ADDEnv, make_add_env
+from mimic_lit.envs.task import make_env as build_env
+from mimic_lit.envs.add import ADDConfig, ADDEnv
 from mimic_lit.methods.add import ADD
 from mimic_lit.methods.amp import disc_loss_terms
 from mimic_lit.nn.mlp import Discriminator
@@ -15,7 +16,7 @@ from mimic_lit.rotations import quat_rotate_inverse
 
 
 def make_env(robot: str, motion: str, n: int = 3, **kw) -> ADDEnv:
-    return make_add_env(SimConfig(robot=robot, num_envs=n, nthread=1), ADDConfig(motion=motion, **kw))
+    return build_env(SimConfig(robot=robot, num_envs=n, nthread=1), ADDConfig(motion=motion, **kw))
 
 
 def put_sim_at_reference(env: ADDEnv) -> None:
@@ -89,17 +90,21 @@ def test_add_positive_is_the_zero_vector_and_its_penalty_is_taken_there():
     assert module.disc_grad_penalty == 2.0 and module.task_reward_weight == 0.0 and module.disc_reward_weight == 1.0
 
 
-def test_adversarial_methods_refuse_a_data_module_of_the_other_kind(monkeypatch):
-    """ADD on AMP's state windows (or AMP on ADD's differences) would train on the wrong input: one-line error."""
-    from types import SimpleNamespace
-
+def test_adversarial_methods_refuse_an_env_of_the_other_kind():
+    """ADD on AMP's state windows (or AMP on ADD's differences, or either without a discriminator
+    observation) would train on the wrong input: one-line error when the env is connected."""
     import pytest
 
-    from mimic_lit.datamodule import ADDDataModule, AMPDataModule
+    from mimic_lit.envs.spec import DiscObsSpec, EnvSpec, ObsBlock, RolloutSpec
     from mimic_lit.errors import MimicLitError
     from mimic_lit.methods import ADD, AMP
 
-    for method, wrong in ((ADD(), AMPDataModule()), (AMP(), ADDDataModule())):
-        monkeypatch.setattr(type(method), "trainer", property(lambda self, dm=wrong: SimpleNamespace(datamodule=dm)))
-        with pytest.raises(MimicLitError, match="discriminator observations are"):
-            method.setup("fit")
+    def spec(disc):
+        return RolloutSpec(EnvSpec(4, 3, 2, 0.03, (ObsBlock("character", 0, 3),), disc_obs=disc))
+
+    cases = [(ADD(), DiscObsSpec(5, "state")), (AMP(), DiscObsSpec(5, "difference")), (AMP(), None)]
+    for method, disc in cases:
+        with pytest.raises(MimicLitError, match="discriminator observations are") as err:
+            method.connect(spec(disc))
+        assert "\n" not in str(err.value) and "task.class_path" in str(err.value)
+        assert method.actor is None  # nothing was built for the wrong env

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from mimic_lit.envs.amp import AMPConfig, AMPEnv, make_amp_env
+from mimic_lit.envs.task import make_env as build_env
+from mimic_lit.envs.amp import AMPConfig, AMPEnv
 from mimic_lit.methods.amp import AMP, disc_loss_terms, disc_reward
 from mimic_lit.nn.mlp import Discriminator
 from mimic_lit.rl.replay import ReplayBuffer
@@ -19,7 +20,7 @@ HUMANOID_WALK = "shipped:humanoid/walk"
 
 
 def make_env(n: int = 2, **kw) -> AMPEnv:
-    return make_amp_env(SimConfig(robot="humanoid", num_envs=n, nthread=1), AMPConfig(motion=HUMANOID_WALK, **kw))
+    return build_env(SimConfig(robot="humanoid", num_envs=n, nthread=1), AMPConfig(motion=HUMANOID_WALK, **kw))
 
 
 def put_sim_at_reference(env: AMPEnv, clips: torch.Tensor, times: torch.Tensor) -> None:
@@ -66,7 +67,7 @@ def test_demo_sampler_uses_the_same_function_on_drawn_clip_times():
 
 
 def test_demo_windows_cover_each_clip_in_proportion_to_its_weight():
-    env = make_amp_env(
+    env = build_env(
         SimConfig(robot="g1", num_envs=1, nthread=1), AMPConfig(motion="shipped:datasets/g1_locomotion", disc_steps=2)
     )
     clips, newest = env.demo_windows(20000)
@@ -165,7 +166,7 @@ def test_goal_observation_and_reward_join_the_env_and_resume_exactly():
     from mimic_lit.envs.tasks import SteeringConfig
 
     def build() -> AMPEnv:
-        return make_amp_env(
+        return build_env(
             SimConfig(robot="humanoid", num_envs=3, nthread=1),
             AMPConfig(motion=HUMANOID_WALK, disc_steps=2, goal="steering", goal_reward_weight=0.5,
                       steering=SteeringConfig(change_time_min=0.1, change_time_max=0.2)),
@@ -194,11 +195,11 @@ def test_goal_observation_and_reward_join_the_env_and_resume_exactly():
 
 def test_goals_compose_with_deepmimic_tracking():
     from mimic_lit.envs.tasks import LocationConfig
-    from mimic_lit.envs.tracking import TrackingConfig, make_tracking_env
+    from mimic_lit.envs.tracking import TrackingConfig
 
     sim = SimConfig(robot="humanoid", num_envs=2, nthread=1)
-    plain = make_tracking_env(sim, TrackingConfig(motion=HUMANOID_WALK))
-    env = make_tracking_env(sim, TrackingConfig(motion=HUMANOID_WALK, goal="location", goal_reward_weight=0.25,
+    plain = build_env(sim, TrackingConfig(motion=HUMANOID_WALK))
+    env = build_env(sim, TrackingConfig(motion=HUMANOID_WALK, goal="location", goal_reward_weight=0.25,
                                                 location=LocationConfig(dist_min=1.0, dist_max=2.0)))
     assert env.obs_dim == plain.obs_dim + 2
     plain.reset(), env.reset()

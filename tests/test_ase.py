@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from mimic_lit.envs.ase import ASEConfig, ASEEnv, make_ase_env, sample_unit_latents
+from mimic_lit.envs.task import make_env as build_env
+from mimic_lit.envs.ase import ASEConfig, ASEEnv, sample_unit_latents
 from mimic_lit.methods.ase import ASE, SkillEncoder, diversity_loss, encoder_reward
 from mimic_lit.rl.normalizer import Normalizer
 from mimic_lit.sim.base import SimConfig
@@ -12,7 +13,7 @@ from mimic_lit.sim.base import SimConfig
 
 def make_env(n: int = 4, **kw) -> ASEEnv:
     kw.setdefault("latent_dim", 8)
-    return make_ase_env(
+    return build_env(
         SimConfig(robot="humanoid", num_envs=n, nthread=1), ASEConfig(motion="shipped:humanoid/walk", disc_steps=2, **kw)
     )
 
@@ -96,7 +97,7 @@ def test_high_level_env_holds_the_chosen_latent_for_the_low_level_steps():
     from mimic_lit.envs.hlc import HLCEnv
     from mimic_lit.errors import MimicLitError
 
-    env = make_ase_env(
+    env = build_env(
         SimConfig(robot="humanoid", num_envs=3, nthread=1),
         ASEConfig(motion="shipped:humanoid/walk", disc_steps=2, latent_dim=8, goal="location", episode_length=0.4),
     )

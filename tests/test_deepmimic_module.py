@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from mimic_lit.envs.protocol import Done, StepResult, VecEnv
+from mimic_lit.envs.spec import EnvSpec, ObsBlock, RolloutSpec
 from mimic_lit.methods import NetworkConfig, OptimizerConfig, RLModule
 from mimic_lit.rl.collector import EvaluationRollouts, RolloutCollector
 
@@ -59,6 +60,13 @@ class LinearEnv:
         self.t[ended] = 0
         return StepResult(self.s.clone(), reward, done, terminal, {"body_pos_err": err})
 
+    @property
+    def spec(self) -> EnvSpec:
+        return EnvSpec(self._n, 4, 2, self.control_dt, (ObsBlock("state", 0, 4),), eval_metrics=("body_pos_err",))
+
+    def rollout_extras(self, num_samples: int) -> dict[str, torch.Tensor]:
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         return {"s": self.s.clone(), "t": self.t.clone(), "gen": self.gen.get_state()}
 
@@ -79,8 +87,8 @@ class LinearData(L.LightningDataModule):
     def _agent(self):
         return self.trainer.lightning_module
 
-    def env_dims(self):
-        return self.env.obs_dim, self.env.action_dim
+    def setup(self, stage: str) -> None:
+        self.trainer.lightning_module.connect(RolloutSpec(self.env.spec, self.collector.update_epochs * self.collector.num_minibatches))
 
     def train_dataloader(self):
         return DataLoader(self.collector, batch_size=None, generator=torch.Generator())
@@ -152,6 +160,9 @@ class _Recorder:
 
     def value(self, obs_n):
         return obs_n[:, 0]
+
+    def shape_rewards(self, storage):
+        return {}
 
     def on_rollout_stats(self, stats):
         self.stats = stats

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mimic_lit.envs.amp import AMPConfig, make_amp_env
+from mimic_lit.envs.task import make_env as build_env
+from mimic_lit.envs.amp import AMPConfig
 from mimic_lit.envs.protocol import Done
 from mimic_lit.envs.tasks import DribbleConfig
 from mimic_lit.errors import MimicLitError
@@ -18,7 +19,7 @@ def make_env(n: int = 3, ball: bool = True, **dribble):
     sim = SimConfig(robot="g1", num_envs=n, nthread=1, ball=BallConfig() if ball else None)
     task = AMPConfig(motion=G1_WALK, disc_steps=2, goal="dribble", goal_reward_weight=1.0,
                      dribble=DribbleConfig(**dribble), global_obs=False)
-    return make_amp_env(sim, task)
+    return build_env(sim, task)
 
 
 def test_dribble_needs_a_ball_in_the_simulator():

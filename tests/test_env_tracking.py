@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from mimic_lit.envs.task import make_env as build_env
 from mimic_lit.envs.actions import ActionMapping
 from mimic_lit.envs.observations import CharState, char_obs
 from mimic_lit.envs.protocol import Done, VecEnv
-from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv, make_tracking_env
+from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.library import MotionLibrary
 from mimic_lit.sim.base import SimConfig, make_simulator
@@ -29,7 +30,7 @@ def _tmp_cwd(tmp_path, monkeypatch):
 
 
 def make_env(robot: str = "humanoid", n: int = 4, motion: str = HUMANOID_WALK, **kw) -> TrackingEnv:
-    return make_tracking_env(SimConfig(robot=robot, num_envs=n, nthread=1), TrackingConfig(motion=motion, **kw))
+    return build_env(SimConfig(robot=robot, num_envs=n, nthread=1), TrackingConfig(motion=motion, **kw))
 
 
 def ref_pd_actions(env: TrackingEnv) -> torch.Tensor:
@@ -330,7 +331,7 @@ def test_rsi_samples_clips_by_weight_and_times_uniformly(tmp_path):
         "  - file: shipped:humanoid/run\n    weight: 3\n"
     )
     n = 400
-    env = make_tracking_env(SimConfig(robot="humanoid", num_envs=n, nthread=1), TrackingConfig(motion=str(dataset)))
+    env = build_env(SimConfig(robot="humanoid", num_envs=n, nthread=1), TrackingConfig(motion=str(dataset)))
     env.reset()
     share_run = (env.clip_ids == 1).double().mean().item()
     assert share_run == pytest.approx(0.75, abs=0.07)
@@ -381,7 +382,7 @@ def test_reference_window_matches_a_fresh_query():
 # ------------------------------------------------------------------------------ construction
 def test_robot_mismatch_is_a_one_line_error():
     with pytest.raises(MimicLitError) as err:
-        make_tracking_env(SimConfig(robot="humanoid", num_envs=1), TrackingConfig(motion=G1_WALK))
+        build_env(SimConfig(robot="humanoid", num_envs=1), TrackingConfig(motion=G1_WALK))
     assert "'g1'" in str(err.value) and "'humanoid'" in str(err.value) and "\n" not in str(err.value)
     sim = make_simulator(SimConfig(robot="humanoid", num_envs=1))
     with pytest.raises(MimicLitError):

@@ -8,7 +8,10 @@ a recipe (or the command line) names the classes it wants::
       init_args: {...}
     data:
       class_path: mimic_lit.datamodule.ImitationDataModule       # any LightningDataModule
-      init_args: {...}
+      init_args:
+        task:
+          class_path: mimic_lit.envs.tracking.TrackingConfig     # any mimic_lit.envs.task.EnvTask
+          init_args: {...}
 
 and ``mimic-lit fit --config recipes/<name>.yaml`` runs it. This module imports lightning (and so
 torch): ``mimic_lit.cli`` imports it only when one of these four subcommands is asked for.

@@ -21,7 +21,9 @@ _LAZY = {
     "ObsLayout": "mimic_lit.envs.observations",
     "TrackingConfig": "mimic_lit.envs.tracking",
     "TrackingEnv": "mimic_lit.envs.tracking",
-    "make_tracking_env": "mimic_lit.envs.tracking",
+    "EnvSpec": "mimic_lit.envs.spec",
+    "EnvTask": "mimic_lit.envs.task",
+    "make_env": "mimic_lit.envs.task",
 }
 
 __all__ = sorted(_LAZY)

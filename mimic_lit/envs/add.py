@@ -27,12 +27,13 @@ from typing import Any
 import torch
 
 from mimic_lit.envs.observations import CharState
-from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv, load_motion_library
-from mimic_lit.motion.library import MotionFrame
+from mimic_lit.envs.spec import DiscObsSpec
+from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv
+from mimic_lit.motion.library import MotionFrame, MotionLibrary
 from mimic_lit.sim.base import SimConfig, make_simulator
 from mimic_lit.rotations import heading_quat_inv, quat_mul, quat_to_tan_norm, rotate_per_env
 
-__all__ = ["ADDConfig", "ADDEnv", "add_frame_obs", "make_add_env"]
+__all__ = ["ADDConfig", "ADDEnv", "add_frame_obs"]
 
 
 @dataclass
@@ -47,6 +48,10 @@ class ADDConfig(TrackingConfig):
 
     disc_global_obs: bool = False
     disc_dof_vel: bool = True
+
+    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "ADDEnv":
+        """An :class:`ADDEnv` over a new simulator."""
+        return ADDEnv(make_simulator(sim_config), motion, self)
 
 
 def add_frame_obs(
@@ -94,6 +99,9 @@ class ADDEnv(TrackingEnv):
         dofs = self.motion.skeleton.num_joint_dofs if self.config.disc_dof_vel else 0
         return 3 + 6 + 6 * (b - 1) + 3 * (b - 1) + 6 + dofs
 
+    def _spec_fields(self) -> dict[str, Any]:
+        return super()._spec_fields() | {"disc_obs": DiscObsSpec(self.disc_obs_dim, "difference"), "batch_extras": ("disc_obs",)}
+
     def _reward(self, state: CharState, ref: CharState) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """No env reward: the learner's discriminator rewards the difference to the reference."""
         return torch.zeros(self.num_envs, dtype=self._dtype, device=self.device), {}
@@ -115,11 +123,3 @@ class ADDEnv(TrackingEnv):
 
     def __repr__(self) -> str:
         return super().__repr__().replace("TrackingEnv(", "ADDEnv(", 1)[:-1] + f", disc_obs_dim={self.disc_obs_dim})"
-
-
-def make_add_env(sim_config: SimConfig, config: ADDConfig | None = None) -> ADDEnv:
-    """Simulator + motion library + :class:`ADDEnv`."""
-    config = config or ADDConfig()
-    dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-    motion = load_motion_library(config.motion, sim_config.robot_spec, device=sim_config.device, dtype=dtype)
-    return ADDEnv(make_simulator(sim_config), motion, config)

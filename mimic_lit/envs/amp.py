@@ -25,13 +25,14 @@ from typing import Any
 import torch
 
 from mimic_lit.envs.observations import CharState
-from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv, load_motion_library
+from mimic_lit.envs.spec import DiscObsSpec
+from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv
 from mimic_lit.errors import MimicLitError
-from mimic_lit.motion.library import MotionFrame
+from mimic_lit.motion.library import MotionFrame, MotionLibrary
 from mimic_lit.sim.base import SimConfig, make_simulator
 from mimic_lit.rotations import heading_quat_inv, quat_mul, quat_to_tan_norm, rotate_per_env
 
-__all__ = ["AMPConfig", "AMPEnv", "FrameLayout", "disc_obs_from_history", "frame_features", "make_amp_env"]
+__all__ = ["AMPConfig", "AMPEnv", "FrameLayout", "disc_obs_from_history", "frame_features"]
 
 
 @dataclass
@@ -64,6 +65,10 @@ class AMPConfig(TrackingConfig):
         super().__post_init__()
         require_at_least(self.disc_steps, "task.disc_steps", 1)
         require_at_least(self.demo_grid, "task.demo_grid", 1)
+
+    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "AMPEnv":
+        """An :class:`AMPEnv` over a new simulator."""
+        return AMPEnv(make_simulator(sim_config), motion, self)
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,17 @@ class AMPEnv(TrackingEnv):
         cfg = self.config
         return cfg.disc_steps * self.frame_layout.disc_frame_dim(cfg.disc_dof_vel)
 
+    def _spec_fields(self) -> dict[str, Any]:
+        return super()._spec_fields() | {
+            "disc_obs": DiscObsSpec(self.disc_obs_dim, "state"),
+            "batch_extras": ("disc_obs", "demo_disc_obs"),
+        }
+
+    def rollout_extras(self, num_samples: int) -> dict[str, torch.Tensor]:
+        """``demo_disc_obs``: one demo discriminator observation per rollout sample, the
+        discriminator's positives for the iteration."""
+        return {"demo_disc_obs": self.demo_disc_obs(num_samples)}
+
     def _disc_obs(self, hist: torch.Tensor) -> torch.Tensor:
         cfg = self.config
         return disc_obs_from_history(hist, self.frame_layout, cfg.disc_global_obs, cfg.root_height_obs, cfg.disc_dof_vel)
@@ -282,14 +298,6 @@ class AMPEnv(TrackingEnv):
 
     def __repr__(self) -> str:
         return super().__repr__().replace("TrackingEnv(", "AMPEnv(", 1)[:-1] + f", disc_obs_dim={self.disc_obs_dim})"
-
-
-def make_amp_env(sim_config: SimConfig, config: AMPConfig | None = None) -> AMPEnv:
-    """Simulator + motion library + :class:`AMPEnv`."""
-    config = config or AMPConfig()
-    dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-    motion = load_motion_library(config.motion, sim_config.robot_spec, device=sim_config.device, dtype=dtype)
-    return AMPEnv(make_simulator(sim_config), motion, config)
 
 
 def reference_frame_state(frame: MotionFrame, local: torch.Tensor, key_ids: torch.Tensor) -> CharState:

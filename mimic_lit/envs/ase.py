@@ -22,11 +22,12 @@ import torch
 
 from mimic_lit.envs.amp import AMPConfig, AMPEnv
 from mimic_lit.envs.protocol import StepResult
-from mimic_lit.envs.tracking import load_motion_library
+from mimic_lit.envs.spec import ObsBlock
 from mimic_lit.errors import MimicLitError
+from mimic_lit.motion.library import MotionLibrary
 from mimic_lit.sim.base import SimConfig, make_simulator
 
-__all__ = ["ASEConfig", "ASEEnv", "make_ase_env", "sample_unit_latents"]
+__all__ = ["ASEConfig", "ASEEnv", "sample_unit_latents"]
 
 
 @dataclass
@@ -50,6 +51,10 @@ class ASEConfig(AMPConfig):
         require_at_least(self.latent_dim, "task.latent_dim", 1)
         require_nonnegative(self.latent_time_min, "task.latent_time_min")
         require_nonnegative(self.latent_time_max, "task.latent_time_max")  # min <= max: checked by the env
+
+    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "ASEEnv":
+        """An :class:`ASEEnv` over a new simulator."""
+        return ASEEnv(make_simulator(sim_config), motion, self)
 
 
 def sample_unit_latents(n: int, dim: int, generator: torch.Generator, device, dtype) -> torch.Tensor:
@@ -106,6 +111,12 @@ class ASEEnv(AMPEnv):
         steps = torch.round(seconds / self._dt).long().clamp_min(1)
         self._latent_steps_left.index_copy_(0, ids, steps)
 
+    def _spec_fields(self) -> dict[str, Any]:
+        fields = super()._spec_fields()
+        start = fields["obs_dim"] - self.latent_dim
+        blocks = fields["obs_blocks"] + (ObsBlock("latent", start, start + self.latent_dim),)
+        return fields | {"obs_blocks": blocks, "latent_dim": self.latent_dim, "batch_extras": ("disc_obs", "demo_disc_obs", "latent")}
+
     # ------------------------------------------------------------------ hooks
     @property
     def _obs_extra_dim(self) -> int:
@@ -153,11 +164,3 @@ class ASEEnv(AMPEnv):
 
     def __repr__(self) -> str:
         return super().__repr__().replace("AMPEnv(", "ASEEnv(", 1)[:-1] + f", latent_dim={self.latent_dim})"
-
-
-def make_ase_env(sim_config: SimConfig, config: ASEConfig | None = None) -> ASEEnv:
-    """Simulator + motion library + :class:`ASEEnv`."""
-    config = config or ASEConfig()
-    dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-    motion = load_motion_library(config.motion, sim_config.robot_spec, device=sim_config.device, dtype=dtype)
-    return ASEEnv(make_simulator(sim_config), motion, config)

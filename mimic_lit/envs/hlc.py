@@ -14,15 +14,77 @@ MimicKit has no high-level controller (its issue #83); this follows the ASE pape
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from mimic_lit.envs.ase import ASEEnv
+from mimic_lit.envs.ase import ASEConfig, ASEEnv
 from mimic_lit.envs.protocol import Done, StepResult
+from mimic_lit.envs.spec import EnvSpec
 from mimic_lit.errors import MimicLitError
+from mimic_lit.motion.library import MotionLibrary
+from mimic_lit.sim.base import SimConfig
 
-__all__ = ["HLCEnv"]
+__all__ = ["HLCConfig", "HLCEnv"]
+
+
+@dataclass
+class HLCConfig(ASEConfig):
+    """Options of a high-level controller's env: the ASE env with a goal (its character settings
+    must be the low-level recipe's), and the frozen low-level policy.
+
+    Attributes:
+        llc_config: recipe the low-level ASE policy was trained with.
+        llc_ckpt_path: its checkpoint.
+        llc_steps: low-level control steps per high-level action.
+    """
+
+    llc_config: str = ""
+    llc_ckpt_path: str = ""
+    llc_steps: int = 5
+    #: the loaded low-level policy, shared by the copies the data module makes (train and eval env)
+    _llc_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from mimic_lit.config_checks import require_at_least
+
+        super().__post_init__()
+        require_at_least(self.llc_steps, "task.llc_steps", 1)
+        for name in ("llc_config", "llc_ckpt_path"):
+            if not getattr(self, name):
+                raise MimicLitError(f"task.{name} is required: the low-level ASE {name[4:].replace('_', ' ')}")
+
+    def low_level_policy(self) -> Any:
+        """The frozen low-level ASE method (loaded once)."""
+        if "llc" not in self._llc_cache:
+            from mimic_lit.play import load_policy
+
+            config = _resolve_existing(self.llc_config, "low-level recipe")
+            ckpt = _resolve_existing(self.llc_ckpt_path, "low-level checkpoint")
+            llc, _ = load_policy(config, ckpt, what="low-level checkpoint")
+            if llc.latent_dim is None:
+                raise MimicLitError(f"'{ckpt}' is not an ASE checkpoint: a high-level controller needs skill latents")
+            self._llc_cache["llc"] = llc
+        return self._llc_cache["llc"]
+
+    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "HLCEnv":
+        """The ASE env with the goal, driven through the low-level policy."""
+        env = ASEConfig.make_env(self, sim_config, motion)
+        return HLCEnv(env, self.low_level_policy(), self.llc_steps)
+
+
+def _resolve_existing(path: str, what: str) -> str:
+    """``path`` as given if it exists (absolute or relative to the working directory), else
+    relative to the source checkout holding ``recipes/`` (so repository recipes run from anywhere)."""
+    given = Path(path).expanduser()
+    if given.exists():
+        return str(given)
+    checkout = Path(__file__).resolve().parents[2] / given
+    if not given.is_absolute() and checkout.exists():
+        return str(checkout)
+    raise MimicLitError(f"{what} '{path}' does not exist (relative paths are taken from the working directory)")
 
 _EPISODE_KEYS = ("episode_length", "episode_return", "fell")
 
@@ -83,6 +145,22 @@ class HLCEnv:
     @property
     def sim(self):
         return self.env.sim
+
+    @property
+    def spec(self) -> EnvSpec:
+        """The ASE env's spec without the latent: observations, actions (latents) and step length
+        are the high-level ones; no discriminator (the high level is plain PPO/AWR)."""
+        inner = self.env.spec
+        blocks = tuple(b for b in inner.obs_blocks if b.name != "latent")
+        return EnvSpec(
+            num_envs=self.num_envs, obs_dim=self.obs_dim, action_dim=self.action_dim, control_dt=self.control_dt,
+            obs_blocks=blocks, robot=inner.robot, goal_dim=inner.goal_dim, tracks_reference=False,
+            eval_metrics=inner.eval_metrics,
+        )  # fmt: skip
+
+    def rollout_extras(self, num_samples: int) -> dict[str, torch.Tensor]:
+        """None: the high-level learner needs nothing besides the steps."""
+        return {}
 
     @property
     def goal(self):

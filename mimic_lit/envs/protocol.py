@@ -12,6 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from mimic_lit.envs.spec import EnvSpec
+
 
 class Done(IntEnum):
     """Why an episode ended at a step (MimicKit's done flags)."""
@@ -72,6 +74,16 @@ class VecEnv(Protocol):
 
     def step(self, actions: torch.Tensor) -> StepResult:
         """Apply (N, action_dim) normalised actions for one control step; auto-resets ended episodes."""
+        ...
+
+    @property
+    def spec(self) -> EnvSpec:
+        """Sizes and contents of this env, handed to the method once by the data module."""
+        ...
+
+    def rollout_extras(self, num_samples: int) -> dict[str, torch.Tensor]:
+        """Tensors (``num_samples``, ...) the learner's update needs besides the steps', drawn once
+        after each rollout (AMP's demo samples); usually none."""
         ...
 
     def state_dict(self) -> dict[str, Any]:

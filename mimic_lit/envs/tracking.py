@@ -38,6 +38,8 @@ import torch
 from mimic_lit.envs.actions import ActionMapping
 from mimic_lit.envs.observations import CharState, ObsLayout, char_obs, target_obs
 from mimic_lit.envs.protocol import Done, StepResult
+from mimic_lit.envs.spec import EnvSpec, ObsBlock
+from mimic_lit.envs.task import EnvTask
 from mimic_lit.envs.tasks import DribbleConfig, LocationConfig, SteeringConfig, Task, make_task
 from mimic_lit.envs.rewards import (
     TERM_NAMES,
@@ -55,11 +57,11 @@ from mimic_lit.robots import RobotSpec, get_robot
 from mimic_lit.sim.base import SimConfig, Simulator, make_simulator
 from mimic_lit.rotations import local_rotations, quat_mul, quat_rotate_inverse, quat_to_tan_norm, yaw_from_quat
 
-__all__ = ["TrackingConfig", "TrackingEnv", "load_motion_library", "make_tracking_env"]
+__all__ = ["TrackingConfig", "TrackingEnv", "load_motion_library"]
 
 
 @dataclass
-class TrackingConfig:
+class TrackingConfig(EnvTask):
     """Options of the DeepMimic tracking task (defaults: MimicKit's DeepMimic env configs).
 
     Attributes:
@@ -152,6 +154,10 @@ class TrackingConfig:
         require_in_range(self.default_reset_prob, "task.default_reset_prob", 0.0, 1.0)
         require_positive(self.action_hinge_scale, "task.action_hinge_scale")
         require_nonnegative(self.goal_reward_weight, "task.goal_reward_weight")
+
+    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "TrackingEnv":
+        """A :class:`TrackingEnv` over a new simulator."""
+        return TrackingEnv(make_simulator(sim_config), motion, self)
 
     def make_goal(self, num_envs: int, device: torch.device, dtype: torch.dtype) -> Task | None:
         """The configured goal for ``num_envs`` environments (its own seed derived from ``seed``)."""
@@ -346,6 +352,41 @@ class TrackingEnv:
     @property
     def control_dt(self) -> float:
         return self._dt
+
+    @property
+    def spec(self) -> EnvSpec:
+        """Sizes and contents of this env (handed to the method by the data module)."""
+        return EnvSpec(**self._spec_fields())
+
+    def _spec_fields(self) -> dict[str, Any]:
+        """The :class:`EnvSpec` fields; subclasses add theirs (discriminator, latent)."""
+        blocks, start = [], 0
+        for name, size in self.layout.blocks():
+            blocks.append(ObsBlock(name, start, start + size))
+            start += size
+        goal_dim = int(self.goal.obs_dim) if self.goal is not None else 0
+        if goal_dim:
+            blocks.append(ObsBlock(f"goal/{type(self.goal).__name__}", start, start + goal_dim))
+            start += goal_dim
+        metrics = ("body_pos_err", "joint_err", "root_pos_err") if self.tracks_reference else ()
+        if self.goal is not None and hasattr(self.goal, "ball_goal_distance"):
+            metrics += ("goal_ball_dist",)
+        return {
+            "num_envs": self.num_envs,
+            "obs_dim": self.obs_dim,
+            "action_dim": self.action_dim,
+            "control_dt": self._dt,
+            "obs_blocks": tuple(blocks),
+            "robot": self.sim.robot,
+            "goal_dim": goal_dim,
+            "tracks_reference": bool(self.tracks_reference),
+            "eval_metrics": metrics,
+        }
+
+    def rollout_extras(self, num_samples: int) -> dict[str, torch.Tensor]:
+        """Tensors (``num_samples``, ...) the learner's update needs besides the steps' own, drawn
+        once per rollout after it (AMP: demo discriminator samples); none here."""
+        return {}
 
     @property
     def episode_time(self) -> torch.Tensor:
@@ -779,11 +820,3 @@ def _with_tan_norm(local_rot: torch.Tensor) -> torch.Tensor:
 def _rotate_inv_per_env(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Rotate vectors ``v`` (N, M, 3) by the inverse of one quaternion per env ``q`` (N, 4)."""
     return quat_rotate_inverse(q.unsqueeze(1).expand(v.shape[:-1] + (4,)), v)
-
-
-def make_tracking_env(sim_config: SimConfig, config: TrackingConfig | None = None) -> TrackingEnv:
-    """Simulator + motion library + :class:`TrackingEnv`; a one-line error if the motion is another robot's."""
-    config = config or TrackingConfig()
-    dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-    motion = load_motion_library(config.motion, sim_config.robot_spec, device=sim_config.device, dtype=dtype)
-    return TrackingEnv(make_simulator(sim_config), motion, config)

@@ -68,7 +68,9 @@ def export_checkpoint(
         raise MimicLitError(f"unknown export format '{fmt}'; choose one of: {', '.join(FORMATS)}")
     model, dm = load_policy(config, ckpt_path, {"sim.num_envs": 1})
     env = dm.build_env(1, 0, rand_reset=False)
-    if not hasattr(env, "action_mapping"):
+    from mimic_lit.envs.hlc import HLCEnv
+
+    if isinstance(env, HLCEnv):
         raise MimicLitError(
             f"{type(env).__name__} policies choose latents, not joint targets: export the low-level policy instead"
         )

@@ -24,26 +24,9 @@ METADATA_VERSION = 1
 
 
 def obs_blocks(env: Any) -> list[tuple[str, int, int]]:
-    """(name, start, stop) of every block of the env's observation vector, in order: the
-    character/target blocks of its layout, then its goal's block, then extra inputs (ASE latent)."""
-    blocks: list[tuple[str, int, int]] = []
-    start = 0
-    layout = getattr(env, "layout", None)
-    if layout is not None:
-        for name, size in layout.blocks():
-            blocks.append((name, start, start + size))
-            start += size
-    goal = getattr(env, "goal", None)
-    if goal is not None and goal.obs_dim:
-        blocks.append((f"goal/{type(goal).__name__}", start, start + int(goal.obs_dim)))
-        start += int(goal.obs_dim)
-    extra = int(getattr(env, "_obs_extra_dim", 0) or 0)
-    if extra:
-        blocks.append(("latent" if hasattr(env, "latent_dim") else "extra", start, start + extra))
-        start += extra
-    if start != int(env.obs_dim):  # an env this function does not know: say so rather than mislead
-        return [("obs", 0, int(env.obs_dim))]
-    return blocks
+    """(name, start, stop) of every block of the env's observation vector, in order (from the env's
+    :class:`~mimic_lit.envs.spec.EnvSpec`): character and target blocks, the goal's, the ASE latent."""
+    return [(b.name, b.start, b.stop) for b in env.spec.obs_blocks]
 
 
 def _plain(value: Any) -> Any:
@@ -106,7 +89,7 @@ def policy_metadata(model: Any, env: Any, recipe: dict[str, Any] | None = None) 
             "motion": cfg.motion,
             "episode_length": float(cfg.episode_length),
             "goal": cfg.goal,
-            "tracks_reference": bool(getattr(env, "tracks_reference", False)),
+            "tracks_reference": bool(env.spec.tracks_reference),
             "contact_bodies": [n for i, n in enumerate(skel.body_names) if i not in set(env._fall_ids.tolist())],
             "early_termination": bool(cfg.early_termination),
             "pose_termination": bool(cfg.pose_termination),

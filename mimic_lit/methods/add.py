@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from mimic_lit.methods.amp import AMP
+from mimic_lit.rl.storage import RolloutStorage
 from mimic_lit.rl.normalizer import MeanAbsNormalizer, Normalizer
 
 __all__ = ["ADD"]
@@ -36,7 +37,7 @@ class ADD(AMP):
     ``task_reward_weight`` 0, ``disc_reward_weight`` 1.
     """
 
-    data_module_name = "mimic_lit.datamodule.ADDDataModule"
+    task_class_path = "mimic_lit.envs.add.ADDConfig"
     disc_input = "difference"
 
     def __init__(
@@ -59,7 +60,7 @@ class ADD(AMP):
         """Mean-magnitude scaling without centring: a zero difference stays exactly zero."""
         return MeanAbsNormalizer(dim, max_samples=self.disc_normalizer_samples)
 
-    def _prepare_positives(self, policy_obs: torch.Tensor) -> None:
+    def _prepare_positives(self, policy_obs: torch.Tensor, storage: RolloutStorage) -> None:
         """No demo pool: the positive is the zero difference; the normaliser sees the policy's."""
         self.disc_normalizer.update(policy_obs)
 

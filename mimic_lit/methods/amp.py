@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from mimic_lit.config_checks import check_network, check_optimizer, require_at_least, require_nonnegative
+from mimic_lit.envs.spec import RolloutSpec
 from mimic_lit.errors import MimicLitError
 from mimic_lit.methods.base import NetworkConfig, OptimizerConfig, RLModule
 from mimic_lit.nn.mlp import Discriminator
@@ -164,35 +165,33 @@ class AMP(RLModule):
         """Running mean/std of the discriminator's inputs (fed demo samples)."""
         return Normalizer(dim, max_samples=self.disc_normalizer_samples)
 
-    #: the data module whose envs emit what this method's discriminator needs (for error messages)
-    data_module_name = "mimic_lit.datamodule.AMPDataModule"
-    disc_input = "state"  #: must equal the data module's ``disc_input``
+    #: the task config whose env emits what this method's discriminator needs (for error messages)
+    task_class_path = "mimic_lit.envs.amp.AMPConfig"
+    disc_input = "state"  #: must equal the env's ``EnvSpec.disc_obs.kind``
     separate_backward_passes = True  #: discriminator steps (and ASE's encoder) have their own losses
 
-    def setup(self, stage: str) -> None:
-        dm = self.trainer.datamodule
-        if not hasattr(dm, "disc_obs_dim") or getattr(dm, "disc_input", None) != self.disc_input:
+    def connect(self, spec: RolloutSpec) -> None:
+        disc = spec.env.disc_obs
+        if disc is None or disc.kind != self.disc_input:
+            got = "none" if disc is None else disc.kind
             raise MimicLitError(
-                f"{type(self).__name__} needs an env whose discriminator observations are "
-                f"{self.disc_input} (data.class_path: {self.data_module_name}), got {type(dm).__name__}"
+                f"{type(self).__name__} needs an env whose discriminator observations are '{self.disc_input}' "
+                f"(data.init_args.task.class_path: {self.task_class_path}); this env's are {got}"
             )
-        super().setup(stage)
-        self.build_disc(dm.disc_obs_dim())
-        self._steps_per_iteration = int(dm.update_epochs) * int(dm.num_minibatches)
-        self.disc_generator.manual_seed(int(dm.seed) + 104729)
+        super().connect(spec)
+        self.build_disc(disc.size)
+        self._steps_per_iteration = int(spec.minibatches_per_iteration)
+        self.disc_generator.manual_seed(int(spec.seed) + 104729)
 
     def configure_optimizers(self):
         return [*super().configure_optimizers(), self._make_optimizer(self.disc.parameters(), self.disc_optim_config)]
-
-    def _env(self):
-        return self.trainer.datamodule.train_env
 
     # ------------------------------------------------------------------ rewards (after each rollout)
     @torch.no_grad()
     def shape_rewards(self, storage: RolloutStorage) -> dict[str, torch.Tensor]:
         """Replace the env rewards by task + style rewards, and draw this iteration's demo pool."""
         policy_obs = storage.extras["disc_obs"].reshape(storage.num_samples, -1)
-        self._prepare_positives(policy_obs)
+        self._prepare_positives(policy_obs, storage)
         self._iteration_policy_obs = policy_obs
         logits = self.disc(self.disc_normalizer.normalize(policy_obs)).reshape(storage.rewards.shape)
         style = disc_reward(logits, self.disc_reward_scale)
@@ -200,9 +199,10 @@ class AMP(RLModule):
         storage.rewards = self.task_reward_weight * task + self.disc_reward_weight * style
         return {"rollout/disc_reward": style, "rollout/task_reward": task, "rollout/disc_logit": logits}
 
-    def _prepare_positives(self, policy_obs: torch.Tensor) -> None:
-        """Draw the iteration's demo pool (one demo sample per rollout sample) and feed the normaliser."""
-        demo = self._env().demo_disc_obs(policy_obs.shape[0])
+    def _prepare_positives(self, policy_obs: torch.Tensor, storage: RolloutStorage) -> None:
+        """Take the iteration's demo pool (one demo sample per rollout sample, drawn by the env
+        after the rollout: ``storage.rollout_extras["demo_disc_obs"]``) and feed the normaliser."""
+        demo = storage.rollout_extras["demo_disc_obs"]
         self.disc_normalizer.update(demo)
         self._demo_pool = demo
 

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from mimic_lit.config_checks import check_network, check_optimizer, require_nonnegative
+from mimic_lit.envs.spec import RolloutSpec
 from mimic_lit.errors import MimicLitError
 from mimic_lit.methods.amp import AMP
 from mimic_lit.methods.base import NetworkConfig, OptimizerConfig
@@ -73,7 +74,7 @@ class ASE(AMP):
         diversity_weight, diversity_target: the diversity loss's weight and target ratio.
     """
 
-    data_module_name = "mimic_lit.datamodule.ASEDataModule"
+    task_class_path = "mimic_lit.envs.ase.ASEConfig"
 
     def __init__(
         self,
@@ -121,13 +122,12 @@ class ASE(AMP):
             cfg = self.encoder_config
             self.encoder = SkillEncoder(disc_obs_dim, self.latent_dim, cfg.hidden, cfg.activation)
 
-    def setup(self, stage: str) -> None:
-        dm = self.trainer.datamodule
-        if not hasattr(dm, "latent_dim"):
-            raise MimicLitError(f"ASE needs skill latents in its env (data.class_path: {self.data_module_name})")
-        self.set_latent_dim(dm.latent_dim())
-        super().setup(stage)
-        self.latent_generator.manual_seed(int(dm.seed) + 130363)
+    def connect(self, spec: RolloutSpec) -> None:
+        if spec.env.latent_dim is None:
+            raise MimicLitError(f"ASE needs skill latents in its env (data.init_args.task.class_path: {self.task_class_path})")
+        self.set_latent_dim(spec.env.latent_dim)
+        super().connect(spec)
+        self.latent_generator.manual_seed(int(spec.seed) + 130363)
 
     def configure_optimizers(self):
         return [*super().configure_optimizers(), self._make_optimizer(self.encoder.parameters(), self.encoder_optim_config)]

@@ -7,8 +7,10 @@ and :meth:`RLModule.training_step` makes one actor and one critic optimiser step
 optimisation). Validation and test batches are deterministic episodes on the evaluation envs,
 scored with :class:`~mimic_lit.metrics.TrackingMetrics`.
 
-Networks are built in :meth:`setup` from the data module's observation and action sizes (or, when
-loading a checkpoint without a trainer, from the sizes saved in it). Checkpoints add the global
+Networks are built when the data module connects the env (:meth:`RLModule.connect`, with the
+env's :class:`~mimic_lit.envs.spec.RolloutSpec`), or, when loading a checkpoint without a
+trainer, from the sizes saved in it. The method never reaches into the data module or the env:
+what the update needs travels in the rollout batches. Checkpoints add the global
 RNG states and those sizes; the data module adds the collector's generator, counters and the
 environment state, so ``--ckpt_path last`` continues bit-identically.
 """
@@ -26,6 +28,7 @@ import torch
 from lightning.pytorch import LightningModule
 
 from mimic_lit.callbacks.throughput import ThroughputMeter
+from mimic_lit.envs.spec import RolloutSpec, require_spec
 from mimic_lit.errors import MimicLitError
 from mimic_lit.methods.awr import awr_actor_loss
 from mimic_lit.methods.ppo import ppo_actor_loss, value_loss
@@ -33,6 +36,7 @@ from mimic_lit.metrics.tracking import TrackingMetrics
 from mimic_lit.nn.mlp import Actor, Critic
 from mimic_lit.rl.distributions import DiagGaussian
 from mimic_lit.rl.normalizer import Normalizer
+from mimic_lit.rl.storage import RolloutStorage
 
 # Rollout statistics are all-reduced by the collector before they are logged, so every rank logs the
 # same number; Lightning cannot know that and would suggest sync_dist=True for each of them.
@@ -167,6 +171,7 @@ class RLModule(LightningModule):
         self._train_sums: dict[str, torch.Tensor] = {}
         self._train_counts: dict[str, int] = {}
         self._pending_rng: dict[str, Any] | None = None
+        self.rollout_spec: RolloutSpec | None = None
 
     #: trailing observation dims the normaliser leaves as they are (ASE's latent)
     def _check_options(self) -> None:
@@ -213,14 +218,15 @@ class RLModule(LightningModule):
         self.actor = Actor(obs_dim, action_dim, a.hidden, a.activation, 0.01, self.action_std, self.learn_std)
         self.critic = Critic(obs_dim, c.hidden, c.activation)
 
+    def connect(self, spec: RolloutSpec) -> None:
+        """Learn the env's sizes and the rollout schedule (called once by the data module's
+        ``setup``, before this module's); build the networks. One-line error if the env does not
+        fit this method."""
+        self.rollout_spec = spec
+        self.build(spec.env.obs_dim, spec.env.action_dim)
+
     def setup(self, stage: str) -> None:
-        dm = self.trainer.datamodule if self._trainer is not None else None
-        if dm is None or not hasattr(dm, "env_dims"):
-            raise MimicLitError(
-                f"{type(self).__name__} needs a data module that builds environments "
-                "(data.class_path: mimic_lit.datamodule.ImitationDataModule)"
-            )
-        self.build(*dm.env_dims())
+        require_spec(self.rollout_spec, type(self).__name__)
         if self.separate_backward_passes:
             allow_partial_backward_under_ddp(self.trainer.strategy)
 
@@ -255,6 +261,12 @@ class RLModule(LightningModule):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.act(obs)
+
+    def shape_rewards(self, storage: RolloutStorage) -> dict[str, torch.Tensor]:
+        """Rewrite ``storage.rewards`` after a rollout, before the returns (AMP adds its style
+        reward); the tensors returned are averaged into the logged rollout statistics. Here: the
+        env rewards stay."""
+        return {}
 
     def on_rollout_stats(self, stats: dict[str, float]) -> None:
         stats = dict(stats)
@@ -370,6 +382,9 @@ class RLModule(LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        from mimic_lit.checkpoint_io import upgrade_checkpoint
+
+        upgrade_checkpoint(checkpoint)
         state = checkpoint.get("mimic_lit")
         if state is None:
             raise MimicLitError("this checkpoint was not written by a mimic-lit RL method (no 'mimic_lit' entry)")

@@ -1,6 +1,6 @@
 """`DeepMimic`: motion tracking (the tracking env's DeepMimic reward) learned with PPO or AWR.
 
-The task lives in the data module (``ImitationDataModule`` with a ``TrackingConfig``); this module
+The task is the data module's (``ImitationDataModule`` with a ``TrackingConfig`` task); this module
 is the learner. Defaults follow MimicKit's DeepMimic agent (γ 0.99, λ 0.95, fixed action std 0.05,
 PPO clip 0.2, advantage clip 4, action-bound weight 10, AWR temperature 1 and weight cap 20). The
 recipes deviate where a CPU run showed it: Adam instead of SGD (G1 walk, 1.2 M samples: reward

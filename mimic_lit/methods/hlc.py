@@ -1,7 +1,7 @@
 """`HLC`: a high-level controller learned with PPO or AWR on a task, acting through skill latents.
 
-The learner is the shared actor-critic core; what makes it high-level is its data module,
-:class:`~mimic_lit.datamodule.HLCDataModule`, whose env (:class:`~mimic_lit.envs.hlc.HLCEnv`)
+The learner is the shared actor-critic core; what makes it high-level is its task,
+:class:`~mimic_lit.envs.hlc.HLCConfig`, whose env (:class:`~mimic_lit.envs.hlc.HLCEnv`)
 turns each action into a latent for a frozen ASE low-level policy and rewards the task.
 """
 

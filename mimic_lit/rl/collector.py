@@ -53,13 +53,15 @@ class RolloutAgent(Protocol):
         """(B,) critic values for normalised observations."""
         ...
 
+    def shape_rewards(self, storage: RolloutStorage) -> dict[str, torch.Tensor]:
+        """Rewrite ``storage.rewards`` after the rollout, before the returns (AMP adds its
+        discriminator reward there); the tensors returned are averaged into the logged rollout
+        statistics under their keys."""
+        ...
+
     def on_rollout_stats(self, stats: dict[str, float]) -> None:
         """Receive the iteration's rollout statistics (already reduced over ranks) for logging."""
         ...
-
-    # Optional: ``shape_rewards(storage) -> dict[str, Tensor]`` rewrites ``storage.rewards`` after
-    # the rollout and before the returns (AMP adds its discriminator reward there); the tensors it
-    # returns are averaged into the logged rollout statistics under their keys.
 
 
 class _StatSums:
@@ -221,10 +223,9 @@ class RolloutCollector(IterableDataset):
         last_value = agent.value(norm.normalize(self._obs))
         next_obs_values = torch.cat([st.values[1:], last_value[None]], 0)
         st.next_values = terminal_values(st.dones, boot, next_obs_values)
-        shape_rewards = getattr(agent, "shape_rewards", None)
-        if shape_rewards is not None:  # e.g. AMP: task reward + discriminator reward
-            for key, values in shape_rewards(st).items():
-                stats.add(key, values.sum(), values.numel())
+        st.rollout_extras = env.rollout_extras(st.num_samples)  # e.g. AMP's demo samples
+        for key, values in agent.shape_rewards(st).items():  # e.g. AMP: task reward + discriminator reward
+            stats.add(key, values.sum(), values.numel())
 
         st.compute_returns(agent.discount, agent.td_lambda)
         norm.update(self._raw_obs)  # affects the next rollout; this one's inputs stay as stored

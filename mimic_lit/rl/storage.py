@@ -32,6 +32,9 @@ class RolloutStorage:
         self.advantages = torch.zeros(t, n, device=device)
         #: per-step tensors the env hands the learner (``StepResult.extras``), (T, N, ...) each
         self.extras: dict[str, torch.Tensor] = {}
+        #: per-rollout tensors the env draws once after the rollout (``VecEnv.rollout_extras``, e.g.
+        #: AMP's demo samples), (T·N, ...) each; for the reward shaping, not split into minibatches
+        self.rollout_extras: dict[str, torch.Tensor] = {}
 
     def store_extras(self, t: int, extras: dict[str, torch.Tensor]) -> None:
         """Write step ``t``'s extras; buffers are allocated at the first step that has them."""
