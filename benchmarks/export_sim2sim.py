@@ -40,7 +40,7 @@ def validate(config: str, ckpt: str, episodes: int, rand_reset: bool) -> dict[st
     """``mimic-lit validate``'s numbers for the checkpoint (Trainer.validate on the recipe's data module)."""
     from lightning import Trainer
 
-    from mimic_lit.play import load_policy
+    from mimic_lit.checkpoint import load_policy
 
     n = min(episodes, 16)
     model, data = load_policy(config, ckpt, {"sim.num_envs": n, "val_episodes": episodes, "val_rand_reset": rand_reset,

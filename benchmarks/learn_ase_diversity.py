@@ -62,7 +62,7 @@ def score(recipe: Path, ckpt: Path, args: argparse.Namespace):
 
     from mimic_lit.envs.ase import sample_unit_latents
     from mimic_lit.metrics.diversity import latent_diversity
-    from mimic_lit.play import load_policy
+    from mimic_lit.checkpoint import load_policy
 
     model, dm = load_policy(recipe, ckpt, {"sim.num_envs": args.latents, "sim.nthread": 1})
     env = dm.build_env(args.latents, 0, rand_reset=False)

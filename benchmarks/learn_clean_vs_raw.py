@@ -78,7 +78,7 @@ def random_start_eval(run_dir: Path, episodes: int) -> dict[str, float]:
     (``Trainer.validate``, as ``mimic-lit validate`` runs it): fall rate, length, body error."""
     from lightning import Trainer
 
-    from mimic_lit.play import load_policy
+    from mimic_lit.checkpoint import load_policy
 
     run = next(run_dir.rglob("checkpoints/last.ckpt")).parent.parent
     n = min(episodes, 16)

@@ -65,7 +65,7 @@ print("checkpoint:", CKPT)
 # %%
 from lightning import Trainer
 
-from mimic_lit.play import load_policy
+from mimic_lit.checkpoint import load_policy
 
 model, data = load_policy(RECIPE, CKPT, {"sim.num_envs": 1, "val_episodes": 1, "val_rand_reset": False})
 trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)

@@ -148,18 +148,19 @@ def test_shape_rewards_mixes_task_and_style_rewards():
     amp = AMP(task_reward_weight=0.3, disc_reward_weight=0.7)
     amp.build(env.obs_dim, env.action_dim)
     amp.build_disc(env.disc_obs_dim)
-    amp._env = lambda: env  # no Trainer here: hand the env over directly
     st = RolloutStorage(3, 2, env.obs_dim, env.action_dim)
     for t in range(3):
         res = env.step(torch.zeros(2, env.action_dim))
         st.store_extras(t, res.extras)
+    st.rollout_extras = env.rollout_extras(st.num_samples)  # what the collector does after a rollout
     st.rewards = torch.rand(3, 2, generator=torch.Generator().manual_seed(0))
     task = st.rewards.clone()
     stats = amp.shape_rewards(st)
     style = disc_reward(amp.disc(amp.disc_normalizer.normalize(st.extras["disc_obs"].reshape(6, -1))).reshape(3, 2))
     assert torch.allclose(st.rewards, 0.3 * task + 0.7 * style, atol=1e-6)
     assert torch.allclose(stats["rollout/disc_reward"], style, atol=1e-6)
-    assert amp._demo_pool.shape == (6, env.disc_obs_dim) and float(amp.disc_normalizer.count) == 6
+    assert amp._demo_pool is st.rollout_extras["demo_disc_obs"] and amp._demo_pool.shape == (6, env.disc_obs_dim)
+    assert float(amp.disc_normalizer.count) == 6
 
 
 def test_goal_observation_and_reward_join_the_env_and_resume_exactly():

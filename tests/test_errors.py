@@ -251,7 +251,7 @@ def test_user_errors_are_found_inside_library_exceptions(monkeypatch, capsys):
 
 def test_play_and_export_read_recipes_with_the_same_messages(tmp_path):
     """``play``/``export``/notebooks build the model from a recipe themselves: same one line."""
-    from mimic_lit.play import build_from_recipe
+    from mimic_lit.checkpoint import build_from_recipe
 
     recipe, number = recipe_with(tmp_path, "algorithm: ppo", "algorythm: ppo")
     with pytest.raises(MimicLitError) as info:

@@ -18,7 +18,8 @@ from mimic_lit.commands.train import MimicLitCLI
 from mimic_lit.errors import MimicLitError
 from mimic_lit.export import export_checkpoint, read_metadata, run_exported
 from mimic_lit.export.sim2sim import Sim2Sim
-from mimic_lit.play import load_policy, record_episode
+from mimic_lit.checkpoint import load_policy
+from mimic_lit.play import record_episode
 from mimic_lit.robots import get_robot
 
 ROOT = Path(__file__).resolve().parents[1]

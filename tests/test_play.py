@@ -11,7 +11,8 @@ from PIL import Image
 
 from mimic_lit.cli import main
 from mimic_lit.commands.train import MimicLitCLI
-from mimic_lit.play import load_policy, record_episode
+from mimic_lit.checkpoint import load_policy
+from mimic_lit.play import record_episode
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "quick" / "deepmimic_g1_walk.yaml"

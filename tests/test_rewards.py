@@ -9,7 +9,6 @@ import torch
 
 from mimic_lit.envs.observations import CharState
 from mimic_lit.envs.rewards import (
-    DEFAULT_JOINT_ERR_WEIGHTS,
     TERM_NAMES,
     RewardParams,
     body_weights,
@@ -47,7 +46,7 @@ def humanoid_ref():
         f.root_pos, f.root_quat, f.root_lin_vel, f.root_ang_vel,
         local_rotations(f.body_quat, parents), f.joint_vel, f.body_pos[:, key_ids],
     )  # fmt: skip
-    jw = body_weights(lib.skeleton.body_names, DEFAULT_JOINT_ERR_WEIGHTS["humanoid"])
+    jw = body_weights(lib.skeleton.body_names, get_robot("humanoid").joint_err_weights)
     return state, jw, dof_weights(lib.skeleton, jw)
 
 
@@ -56,7 +55,7 @@ def humanoid_ref():
 def test_default_joint_weights_match_mimickit_lists(robot, expected):
     names = get_robot(robot).body_names
     assert len(names) - 1 == len(expected)
-    got = body_weights(names, DEFAULT_JOINT_ERR_WEIGHTS[robot])
+    got = body_weights(names, get_robot(robot).joint_err_weights)
     assert got.tolist() == pytest.approx(expected)
 
 
@@ -68,7 +67,7 @@ def test_body_weights_patterns_and_default():
 
 def test_dof_weights_copy_the_body_weight():
     skel = Skeleton.from_robot("humanoid")
-    jw = body_weights(skel.body_names, DEFAULT_JOINT_ERR_WEIGHTS["humanoid"])
+    jw = body_weights(skel.body_names, get_robot("humanoid").joint_err_weights)
     dw = dof_weights(skel, jw)
     by_name = dict(zip(get_robot("humanoid").joint_names, dw.tolist()))
     assert by_name["abdomen_x"] == by_name["abdomen_z"] == 1.0  # torso

@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from mimic_lit.play import load_policy, record_episode
+    from mimic_lit.checkpoint import load_policy
+    from mimic_lit.play import record_episode
 
     torch.manual_seed(args.seed)
     overrides = {"sim.num_envs": 1, "sim.nthread": 1, "task.seed": args.seed, "sim.seed": args.seed}

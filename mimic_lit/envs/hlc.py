@@ -59,7 +59,7 @@ class HLCConfig(ASEConfig):
     def low_level_policy(self) -> Any:
         """The frozen low-level ASE method (loaded once)."""
         if "llc" not in self._llc_cache:
-            from mimic_lit.play import load_policy
+            from mimic_lit.checkpoint import load_policy
 
             config = _resolve_existing(self.llc_config, "low-level recipe")
             ckpt = _resolve_existing(self.llc_ckpt_path, "low-level checkpoint")

@@ -25,14 +25,12 @@ import torch
 
 from mimic_lit.envs.observations import CharState
 from mimic_lit.errors import MimicLitError
-from mimic_lit.robots import get_robot, robot_names
 from mimic_lit.rotations import heading_quat_inv, quat_conj, quat_mul, rotate_per_env
 
 if TYPE_CHECKING:
     from mimic_lit.motion.skeleton import Skeleton
 
 __all__ = [
-    "DEFAULT_JOINT_ERR_WEIGHTS",
     "RewardParams",
     "TERM_NAMES",
     "body_weights",
@@ -45,13 +43,6 @@ __all__ = [
 
 #: Names of the five reward terms, in the order of :class:`RewardParams`' weights.
 TERM_NAMES: tuple[str, ...] = ("pose", "vel", "root_pose", "root_vel", "key_pos")
-
-#: Per-robot ``joint_err_w`` of MimicKit (§3.2 of the reference), as body-name regex -> weight: a view
-#: of the registered robots' :attr:`~mimic_lit.robots.RobotSpec.joint_err_weights` (the spec owns them).
-DEFAULT_JOINT_ERR_WEIGHTS: dict[str, dict[str, float]] = {
-    name: dict(get_robot(name).joint_err_weights) for name in robot_names() if get_robot(name).joint_err_weights
-}
-
 
 @dataclass(frozen=True)
 class RewardParams:

@@ -62,7 +62,7 @@ def export_checkpoint(
     """
     import yaml
 
-    from mimic_lit.play import load_policy
+    from mimic_lit.checkpoint import load_policy
 
     if fmt not in FORMATS:
         raise MimicLitError(f"unknown export format '{fmt}'; choose one of: {', '.join(FORMATS)}")
