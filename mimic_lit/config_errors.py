@@ -231,6 +231,8 @@ def _is_task_option(key: str) -> bool:
 def _unknown_key(key: str, section: str, options: list[str], argv: list[str]) -> str:
     if section.endswith("task.init_args") and not options and _is_task_option(key):
         return _task_without_class(section, key, argv)
+    if section == "data.init_args" and key in ("llc_config", "llc_ckpt_path", "llc_steps"):
+        return f"{key} is an option of the high-level task now: data.init_args.task.init_args.{key} ({_where(key, argv)})"
     where = f" in {section}" if section else ""
     return f"unknown key '{key}'{where}{_did_you_mean(key, options)} ({_where(key, argv)})"
 

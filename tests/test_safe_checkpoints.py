@@ -4,7 +4,7 @@ One real checkpoint is trained once (a tiny quick recipe); from it the tests mak
 (half its bytes, as ``head -c`` leaves after an interrupted copy), and beside it random bytes, a
 text file and a malicious checkpoint whose unpickling runs ``touch PWNED``. Every command that takes
 a checkpoint (``fit --ckpt_path``, ``validate``, ``test``, ``predict``, ``play``, ``export``,
-``init_from``, the HLC data module's ``llc_ckpt_path``) must answer each of them with the exact
+``init_from``, the HLC task's ``llc_ckpt_path``) must answer each of them with the exact
 one-line ``error:``, exit code 2, no traceback, no ``PWNED`` file, no new file or folder, and the
 bad file unchanged. Most commands run in-process (``mimic_lit.cli.main``); one subprocess per error
 class shows what reaches a terminal.
@@ -182,7 +182,7 @@ def _commands(path: str) -> dict[str, tuple[list[str], str]]:
         "init_from": (["fit", "--config", str(RECIPE), "--trainer.default_root_dir", "runs/y", *TINY,
                        "--trainer.max_epochs", "1", "--model.init_args.init_from", path], "init_from checkpoint"),
         "llc_ckpt_path": (["fit", "--config", str(HLC_RECIPE), "--trainer.default_root_dir", "runs/z", *TINY,
-                           "--data.init_args.llc_ckpt_path", path], "low-level checkpoint"),
+                           "--data.init_args.task.init_args.llc_ckpt_path", path], "low-level checkpoint"),
     }
 
 

@@ -146,6 +146,7 @@ class AMP(RLModule):
         self.disc_generator.manual_seed(0)
         self._demo_pool: torch.Tensor | None = None
         self._iteration_policy_obs: torch.Tensor | None = None
+        self._pending_disc_generator: torch.Tensor | None = None  # from a checkpoint, applied at train start
 
     # ------------------------------------------------------------------ networks
     def build_disc(self, disc_obs_dim: int) -> None:
@@ -262,7 +263,7 @@ class AMP(RLModule):
 
     def on_train_start(self) -> None:
         super().on_train_start()
-        pending = getattr(self, "_pending_disc_generator", None)
+        pending = self._pending_disc_generator
         if pending is not None:
             self.disc_generator.set_state(pending)
             self._pending_disc_generator = None

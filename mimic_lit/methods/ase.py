@@ -103,6 +103,7 @@ class ASE(AMP):
         self.latent_generator = torch.Generator()
         self.latent_generator.manual_seed(1)
         self._iteration_latents: torch.Tensor | None = None
+        self._pending_latent_generator: torch.Tensor | None = None  # from a checkpoint, applied at train start
 
     # ------------------------------------------------------------------ networks
     @property
@@ -189,7 +190,7 @@ class ASE(AMP):
 
     def on_train_start(self) -> None:
         super().on_train_start()
-        pending = getattr(self, "_pending_latent_generator", None)
+        pending = self._pending_latent_generator
         if pending is not None:
             self.latent_generator.set_state(pending)
             self._pending_latent_generator = None
