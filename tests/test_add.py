@@ -30,7 +30,7 @@ def put_sim_at_reference(env: ADDEnv) -> None:
 
 def disc_input_now(env: ADDEnv) -> torch.Tensor:
     state, body_pos = env._sim_state()
-    frame, local = env._current()
+    frame, local = env.reference.current()
     return env._extras(state, body_pos, frame, local)["disc_obs"]
 
 

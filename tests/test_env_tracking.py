@@ -363,20 +363,20 @@ def test_reference_window_matches_a_fresh_query():
     for kw in ({}, {"target_steps": [1, 3]}, {"target_dt": 0.05}, {"target_steps": [2, 12]}):
         env = make_env("humanoid", 4, episode_length=0.3, **kw)
         env.reset()
-        for i in range(3 * env.CHUNK + 1):  # crosses refills, episode ends and resets
+        for i in range(3 * env.reference.CHUNK + 1):  # crosses refills, episode ends and resets
             env.step(ref_pd_actions(env))
-            if i % 5 and i != 3 * env.CHUNK:
+            if i % 5 and i != 3 * env.reference.CHUNK:
                 continue
             target_dt = kw.get("target_dt", env.control_dt)
             ahead = [0] + list(kw.get("target_steps", [1, 2, 3]))
             for j, k in enumerate(ahead):
                 fresh = env.motion.get_frames(env.clip_ids, env.motion_time + k * target_dt, bodies=True)
-                frame, local = env._current()
+                frame, local = env.reference.current()
                 assert torch.allclose(frame.body_pos[:, j], fresh.body_pos, atol=1e-5), (kw, i, k)
                 assert torch.allclose(frame.joint_vel[:, j], fresh.joint_vel, atol=1e-4), (kw, i, k)
                 assert torch.allclose(frame.root_quat[:, j], fresh.root_quat, atol=1e-6), (kw, i, k)
         ref = env.reference_frame()
-        assert torch.equal(ref.body_pos, env._current()[0].body_pos[:, 0])
+        assert torch.equal(ref.body_pos, env.reference.current()[0].body_pos[:, 0])
 
 
 # ------------------------------------------------------------------------------ construction
@@ -443,9 +443,9 @@ def test_state_dict_round_trip_with_half_used_reset_draws():
     gen = torch.Generator().manual_seed(0)
     for _ in range(120):  # mid-range PD targets: the envs fall one by one
         env.step(0.3 * torch.randn(n, env.action_dim, generator=gen))
-        if 0 < env._inits_next < env._inits[0].shape[0]:
+        if 0 < env.reference._inits_next < env.reference._inits[0].shape[0]:
             break
-    assert 0 < env._inits_next < env._inits[0].shape[0]
+    assert 0 < env.reference._inits_next < env.reference._inits[0].shape[0]
     state = env.state_dict()
     actions = [0.3 * torch.randn(n, env.action_dim, generator=gen) for _ in range(60)]
     first = [env.step(a) for a in actions]

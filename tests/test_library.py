@@ -326,7 +326,7 @@ def test_library_errors(g1_clips, ball_robot):
 
 
 def test_shipped_dataset_resolves_and_a_typo_lists_the_choices():
-    from mimic_lit.envs.tracking import load_motion_library
+    from mimic_lit.motion.loading import load_motion_library
     from mimic_lit.errors import MotionFormatError
 
     lib = load_motion_library("shipped:datasets/g1_locomotion", "g1")

@@ -122,4 +122,4 @@ class ADDEnv(TrackingEnv):
         return {"disc_obs": ref - sim}
 
     def __repr__(self) -> str:
-        return super().__repr__().replace("TrackingEnv(", "ADDEnv(", 1)[:-1] + f", disc_obs_dim={self.disc_obs_dim})"
+        return super().__repr__()[:-1] + f", disc_obs_dim={self.disc_obs_dim})"

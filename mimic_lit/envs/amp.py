@@ -25,8 +25,9 @@ from typing import Any
 import torch
 
 from mimic_lit.envs.observations import CharState
+from mimic_lit.envs.character import CharacterEnv
 from mimic_lit.envs.spec import DiscObsSpec
-from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv
+from mimic_lit.envs.tracking import TrackingConfig
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.library import MotionFrame, MotionLibrary
 from mimic_lit.sim.base import SimConfig, make_simulator
@@ -48,8 +49,8 @@ class AMPConfig(TrackingConfig):
             of every grid frame of every clip are computed once, so drawing a demo batch is a
             gather instead of forward kinematics of K frames per sample.
 
-    Inherited defaults changed for AMP: no reference targets in the policy observation, no
-    pose termination (nothing is tracked), and episodes do not end when the clip ends.
+    Inherited defaults changed for AMP: no reference targets in the policy observation (the env
+    accepts none), no pose termination (nothing is tracked). Episodes do not end when the clip ends.
     """
 
     target_steps: list[int] = field(default_factory=list)
@@ -151,9 +152,9 @@ def disc_obs_from_history(
     return torch.cat(parts, dim=-1).reshape(n, -1)
 
 
-class AMPEnv(TrackingEnv):
+class AMPEnv(CharacterEnv):
     """Character env for adversarial motion priors: RSI from the clips, falls and time limits end
-    episodes, reward 0 (a task adds its own), and every step hands the learner the discriminator
+    episodes, reward 0 (a goal adds its own), and every step hands the learner the discriminator
     observation of the state reached (``StepResult.extras["disc_obs"]``).
 
     The history of each env is pre-filled on reset with the reference frames leading up to its
@@ -161,15 +162,17 @@ class AMPEnv(TrackingEnv):
     observations of the clips themselves with the same function.
     """
 
-    succeed_at_clip_end = False
-    tracks_reference = False
-
     def __init__(self, sim, motion, config: AMPConfig | None = None) -> None:
         config = config or AMPConfig()
         if config.disc_steps < 1:
             raise MimicLitError(f"disc_steps must be >= 1, got {config.disc_steps}")
         if config.demo_grid < 1:
             raise MimicLitError(f"demo_grid must be >= 1, got {config.demo_grid}")
+        if len(config.target_steps):
+            raise MimicLitError(
+                "an AMP policy observes no reference targets: task.target_steps must be [], "
+                f"got {list(config.target_steps)}"
+            )
         self.frame_layout = FrameLayout(
             motion.skeleton.num_bodies,
             len(config.key_bodies) if config.key_bodies is not None else len(sim.robot.key_bodies),
@@ -206,14 +209,6 @@ class AMPEnv(TrackingEnv):
         return disc_obs_from_history(hist, self.frame_layout, cfg.disc_global_obs, cfg.root_height_obs, cfg.disc_dof_vel)
 
     # ------------------------------------------------------------------ hooks
-    def _reward(self, state: CharState, ref: CharState) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """No env reward: the style reward comes from the learner's discriminator."""
-        return torch.zeros(self.num_envs, dtype=self._dtype, device=self.device), {}
-
-    def _diagnostics(self, state: CharState, body_pos: torch.Tensor, frame: MotionFrame) -> dict[str, torch.Tensor]:
-        """None: the policy tracks no reference, so distances to the clip it started from mean nothing."""
-        return {}
-
     def _extras(self, state: CharState, *_: Any) -> dict[str, torch.Tensor]:
         """Push the state reached into the history; its discriminator observation goes with the step."""
         frame = frame_features(state).unsqueeze(1)
@@ -225,13 +220,14 @@ class AMPEnv(TrackingEnv):
         k = self.config.disc_steps
         back = torch.arange(k - 1, -1, -1, device=self.device, dtype=self._dtype) * self._dt
         when = (times.unsqueeze(1) - back).clamp_min(0.0)
-        frame, local = self._query(clips, when)
+        frame, local = self.reference.query(clips, when)
         return frame_features(reference_frame_state(frame, local, self._key_ids))
 
     def _reset_envs(self, ids: torch.Tensor) -> torch.Tensor:
         obs = super()._reset_envs(ids)
         if self._hist is not None:
-            hist = self._reference_history(self._clip_ids.index_select(0, ids), self._time_offset.index_select(0, ids))
+            ref = self.reference
+            hist = self._reference_history(ref.clip_ids.index_select(0, ids), ref.time_offset.index_select(0, ids))
             standing = self._last_standing
             if standing is not None and bool(standing.any()):  # started at rest: a history of standing still
                 state, _ = self._sim_state(ids)
@@ -254,7 +250,7 @@ class AMPEnv(TrackingEnv):
         rows = []
         for chunk in range(0, len(times), 4096):
             c = clip_of[chunk : chunk + 4096].to(self.device)
-            frame, local = self._query(c, times[chunk : chunk + 4096].to(self.device).unsqueeze(1))
+            frame, local = self.reference.query(c, times[chunk : chunk + 4096].to(self.device).unsqueeze(1))
             rows.append(frame_features(reference_frame_state(frame, local, self._key_ids))[:, 0])
         self._demo_table = torch.cat(rows, 0)
         self._demo_start, self._demo_count = starts.to(self.device), counts.to(self.device)
@@ -297,7 +293,7 @@ class AMPEnv(TrackingEnv):
         self._demo_gen.set_state(state["demo_generator"])
 
     def __repr__(self) -> str:
-        return super().__repr__().replace("TrackingEnv(", "AMPEnv(", 1)[:-1] + f", disc_obs_dim={self.disc_obs_dim})"
+        return super().__repr__()[:-1] + f", disc_obs_dim={self.disc_obs_dim})"
 
 
 def reference_frame_state(frame: MotionFrame, local: torch.Tensor, key_ids: torch.Tensor) -> CharState:

@@ -163,4 +163,4 @@ class ASEEnv(AMPEnv):
         self._latent_gen.set_state(state["latent_generator"])
 
     def __repr__(self) -> str:
-        return super().__repr__().replace("AMPEnv(", "ASEEnv(", 1)[:-1] + f", latent_dim={self.latent_dim})"
+        return super().__repr__()[:-1] + f", latent_dim={self.latent_dim})"

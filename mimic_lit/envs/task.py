@@ -40,7 +40,7 @@ def sim_dtype(sim_config: "SimConfig") -> torch.dtype:
 def make_env(sim_config: "SimConfig", task: EnvTask) -> "VecEnv":
     """Load ``task.motion`` for the simulator's robot, then build the task's env (a one-line error
     if the motion is another robot's)."""
-    from mimic_lit.envs.tracking import load_motion_library
+    from mimic_lit.motion.loading import load_motion_library
 
     motion = load_motion_library(task.motion, sim_config.robot_spec, device=sim_config.device, dtype=sim_dtype(sim_config))
     return task.make_env(sim_config, motion)

@@ -98,7 +98,7 @@ class Sim2Sim:
     """
 
     def __init__(self, policy_path: str | os.PathLike, motion: str | None = None, ground_friction: float = 1.0) -> None:
-        from mimic_lit.envs.tracking import load_motion_library
+        from mimic_lit.motion.loading import load_motion_library
 
         self.meta = meta = read_metadata(policy_path)
         if not meta["task"].get("tracks_reference") or meta["task"].get("goal"):
