@@ -108,3 +108,22 @@ def test_adversarial_methods_refuse_an_env_of_the_other_kind():
             method.connect(spec(disc))
         assert "\n" not in str(err.value) and "task.class_path" in str(err.value)
         assert method.actor is None  # nothing was built for the wrong env
+
+
+def test_deepmimic_refuses_an_env_without_the_tracking_reward():
+    """On an AMP or ADD env the env reward is only a goal's: DeepMimic would learn no motion."""
+    import pytest
+
+    from mimic_lit.envs.spec import DiscObsSpec, EnvSpec, ObsBlock, RolloutSpec
+    from mimic_lit.errors import MimicLitError
+    from mimic_lit.methods import DeepMimic
+
+    def spec(tracks: bool, disc):
+        return RolloutSpec(EnvSpec(4, 3, 2, 0.03, (ObsBlock("character", 0, 3),), disc_obs=disc, tracks_reference=tracks))
+
+    for tracks, disc in ((False, DiscObsSpec(5, "state")), (True, DiscObsSpec(5, "difference"))):
+        with pytest.raises(MimicLitError, match="DeepMimic needs the tracking env"):
+            DeepMimic().connect(spec(tracks, disc))
+    model = DeepMimic()
+    model.connect(spec(True, None))
+    assert model.actor is not None

@@ -11,6 +11,8 @@ with the simulator on a 2-core machine (``docs/benchmarks.md``, training through
 
 from __future__ import annotations
 
+from mimic_lit.envs.spec import RolloutSpec
+from mimic_lit.errors import MimicLitError
 from mimic_lit.methods.base import RLModule
 
 __all__ = ["DeepMimic"]
@@ -18,4 +20,14 @@ __all__ = ["DeepMimic"]
 
 class DeepMimic(RLModule):
     """DeepMimic imitation learner: actor-critic on the tracking env (see :class:`RLModule` for args)."""
+
+    def connect(self, spec: RolloutSpec) -> None:
+        """Refuse envs whose reward is not the tracking reward (AMP, ADD and ASE envs leave it to
+        their discriminator): DeepMimic would learn nothing but a goal there."""
+        if not spec.env.tracks_reference or spec.env.disc_obs is not None:
+            raise MimicLitError(
+                "DeepMimic needs the tracking env, whose reward is the tracking reward "
+                "(data.init_args.task.class_path: mimic_lit.envs.tracking.TrackingConfig)"
+            )
+        super().connect(spec)
 
