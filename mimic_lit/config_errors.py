@@ -254,6 +254,30 @@ def _yaml_problem(argv: list[str]) -> str | None:
     return None
 
 
+#: Goals that recipes once named (``task.goal: dribble``, options under ``task.dribble``) -> config class.
+_OLD_GOALS = {"dribble": "DribbleConfig", "location": "LocationConfig", "steering": "SteeringConfig"}
+
+
+def _goal_syntax(name: str) -> str:
+    return f"goal: {{class_path: mimic_lit.envs.tasks.{_OLD_GOALS.get(name, 'DribbleConfig')}, init_args: {{...}}}}"
+
+
+def _moved_option(key: str, section: str, argv: list[str]) -> str | None:
+    """The line for an option of the old goal syntax (``task.dribble``, ``sim.ball``), or ``None``."""
+    head = key.split(".")[0]
+    if section.removesuffix(".init_args").endswith("task") and head in _OLD_GOALS:
+        return (
+            f"{section}.{head}: goal options now sit under the goal itself: write {_goal_syntax(head)} "
+            f"with these options as init_args ({_where(head, argv)})"
+        )
+    if section.endswith("sim") and head == "ball":
+        return (
+            f"{section}.ball: the ball now belongs to the dribble goal: write goal: {{class_path: "
+            f"mimic_lit.envs.tasks.DribbleConfig, init_args: {{ball: {{...}}}}}} in the task ({_where(head, argv)})"
+        )
+    return None
+
+
 def summarize_parser_error(message: str, argv: list[str], parser: Any = None) -> str:
     """One line for jsonargparse's error ``message`` about the command line ``argv``.
 
@@ -283,6 +307,9 @@ def summarize_parser_error(message: str, argv: list[str], parser: Any = None) ->
     if not_accepted and leaf.cls == "mimic_lit.envs.task.EnvTask":
         return _task_without_class(section, not_accepted.group(1), argv)
     if not_accepted:
+        moved = _moved_option(not_accepted.group(1), section, argv)
+        if moved:
+            return moved
         return _unknown_key(not_accepted.group(1), section, _valid_keys(_import(leaf.cls) if leaf.cls else None), argv)
     expected = _EXPECTED.match(leaf.text)
     if expected:
@@ -302,6 +329,9 @@ def summarize_parser_error(message: str, argv: list[str], parser: Any = None) ->
     dotted = re.match(r"^Expected a dot import path string: (.+)$", leaf.text)
     if dotted:
         name = dotted.group(1)
+        if section.endswith("goal") and name in _OLD_GOALS:
+            where = _where(section, argv, f"goal: {name}")
+            return f"{section}: goals are now given by class: write {_goal_syntax(name)} ({where})"
         hint = _did_you_mean(name, _subclass_names(message)) or " (a class name or a full import path)"
         return f"{section}: unknown class '{name}'{hint} ({_where(section, argv, name)})"
     return f"{section}: {leaf.text}" if section else leaf.text

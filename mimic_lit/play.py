@@ -2,8 +2,8 @@
 
 :func:`record_episode` plays one episode with a policy (loaded with
 :func:`mimic_lit.checkpoint.load_policy`) and keeps, per control step, the simulated ``qpos``,
-the reference ``qpos`` it tracks and the tracking errors: what ``mimic-lit play`` renders side by
-side, and what a notebook plots.
+the reference ``qpos`` it tracks and the env's per-step metrics (tracking errors, a goal's
+metrics): what ``mimic-lit play`` renders side by side, and what a notebook plots.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import torch
 
 from mimic_lit.envs.protocol import Done
 
-#: Per-step tracking errors that :class:`EpisodeRecord` keeps (metres and radians).
-RECORDED_ERRORS = ("body_pos_err", "joint_err", "root_pos_err")
+#: Tracking errors the summary averages over the episode, with their unit and scale from m / rad.
+_MEAN_UNITS = {"body_pos_err": ("cm", 100.0), "joint_err": ("rad", 1.0), "root_pos_err": ("cm", 100.0)}
 
 
 @dataclass
@@ -27,11 +27,10 @@ class EpisodeRecord:
     times: np.ndarray  # (T,) reference clip time (s)
     control_dt: float
     done: Done  # how the episode ended (NULL: the step budget ran out first)
-    errors: dict[str, np.ndarray] = field(default_factory=dict)  # per-step errors after each step (T - 1,)
+    errors: dict[str, np.ndarray] = field(default_factory=dict)  # the env spec's eval_metrics after each step (T - 1,)
     reward: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T - 1,)
     ball_qpos: np.ndarray | None = None  # (T, 7) ball position and quaternion, when the sim has a ball
     marker_xy: np.ndarray | None = None  # (T, 2) the goal's point (target, ball goal), when it has one
-    ball_goal_dist: np.ndarray | None = None  # (T - 1,) ball-to-goal distance after each step (dribble)
 
     @property
     def sim_qpos_with_ball(self) -> np.ndarray:
@@ -47,17 +46,19 @@ class EpisodeRecord:
         return self.done == Done.FAIL
 
     def summary(self) -> dict[str, float | str]:
-        """Episode length, how it ended, mean reward and mean errors (body/root errors in cm)."""
+        """Episode length, how it ended, mean reward, mean tracking errors (body/root errors in cm)
+        and the final value of every other metric (a goal's, e.g. ``final_goal_ball_dist``)."""
         out: dict[str, float | str] = {"length_s": self.length_s, "end": self.done.name}
         if self.reward.size:
             out["mean_reward"] = float(self.reward.mean())
         for key, values in self.errors.items():
-            if values.size:
-                scale = 100.0 if key != "joint_err" else 1.0
-                unit = "cm" if key != "joint_err" else "rad"
+            if not values.size:
+                continue
+            if key in _MEAN_UNITS:
+                unit, scale = _MEAN_UNITS[key]
                 out[f"{key}_{unit}"] = float(values.mean() * scale)
-        if self.ball_goal_dist is not None and self.ball_goal_dist.size:
-            out["final_ball_goal_dist_m"] = float(self.ball_goal_dist[-1])
+            else:
+                out[f"final_{key}"] = float(values[-1])
         return out
 
 
@@ -68,9 +69,9 @@ def record_episode(
     """Play one episode of environment 0 of ``env`` with ``model.act`` and record it.
 
     Stops when environment 0's episode ends (fall, clip end, time limit) or after ``max_seconds``.
-    All environments step (the env is batched), only environment 0 is recorded. With a ball in
-    the simulator its pose is recorded too, and with a goal that has a point (location target,
-    dribble goal) that point.
+    All environments step (the env is batched), only environment 0 is recorded, with the env's
+    per-step metrics (``env.spec.eval_metrics``). With a goal that puts a ball in the simulator its pose is
+    recorded too, and with a goal that has a point (location target, dribble goal) that point.
     """
     obs = env.reset()
     if hasattr(model, "build"):
@@ -78,9 +79,11 @@ def record_episode(
     dt = float(env.control_dt)
     limit = int(np.ceil(max_seconds / dt)) if max_seconds is not None else 1_000_000
 
+    from mimic_lit.sim.base import scene_ball
+
     sim = env.sim
-    has_ball = bool(getattr(sim, "has_ball", False))
-    goal = getattr(env, "goal", None)
+    goal = env.goal
+    has_ball = goal is not None and scene_ball(goal.scene_objects()) is not None
 
     def snapshot() -> None:
         ref = env.reference_frame()
@@ -95,20 +98,16 @@ def record_episode(
             markers.append(point[0].double().cpu().numpy())
 
     sims, refs, times, balls, markers = [], [], [], [], []
-    errors: dict[str, list[float]] = {k: [] for k in RECORDED_ERRORS}
+    errors: dict[str, list[float]] = {k: [] for k in env.spec.eval_metrics}
     rewards: list[float] = []
-    ball_goal: list[float] = []
     done = Done.NULL
     snapshot()
     for _ in range(limit):
         res = env.step(model.act(obs, deterministic=deterministic))
         obs = res.obs
         rewards.append(float(res.reward[0]))
-        for key in RECORDED_ERRORS:
-            if key in res.info:
-                errors[key].append(float(res.info[key][0]))
-        if "goal_ball_dist" in res.info:
-            ball_goal.append(float(res.info["goal_ball_dist"][0]))
+        for key, values in errors.items():
+            values.append(float(res.info[key][0]))
         flag = Done(int(res.done[0]))
         if flag != Done.NULL:
             done = flag  # the env has already reset env 0: its last pose is the one before this step
@@ -118,5 +117,4 @@ def record_episode(
         sim_qpos=np.stack(sims), ref_qpos=np.stack(refs), times=np.asarray(times), control_dt=dt, done=done,
         errors={k: np.asarray(v) for k, v in errors.items() if v}, reward=np.asarray(rewards),
         ball_qpos=np.stack(balls) if balls else None, marker_xy=np.stack(markers) if markers else None,
-        ball_goal_dist=np.asarray(ball_goal) if ball_goal else None,
     )

@@ -17,14 +17,15 @@ the same episodes ``validate`` scores) with a checkpoint's policy. Each episode 
                           reference (tracking tasks)
 ``joint_err_rad``         mean absolute joint angle error (tracking tasks)
 ``root_pos_err_m``        distance of the root to the reference root (tracking tasks)
-``goal_ball_dist_m``      distance of the ball to the goal (dribble tasks)
+``goal_ball_dist_m``      distance of the ball to the goal (dribble goal)
+``<metric>``              mean of any other per-step metric of the env (a goal's own)
 ========================  =================================================================
 
-The summary (``episode: all``) averages over episodes, except the errors and ``mean_reward``,
-which average over every step, as ``validate``'s ``val/*`` metrics do. A JSON file holds
+The metric columns are the env's per-step metrics (``EnvSpec.eval_metrics``), the ones ``validate``
+reports as ``val/<metric>``: AMP policies have no tracking errors, goals add their own. The
+summary (``episode: all``) averages over episodes, except the metrics and ``mean_reward``, which
+average over every step, as ``validate``'s ``val/*`` metrics do. A JSON file holds
 ``{"episodes": [rows], "summary": row}``; a CSV file one line per episode and the summary last.
-Columns a task does not report (the tracking errors of AMP, the ball of non-dribble tasks) are
-left out.
 """
 
 from __future__ import annotations
@@ -47,13 +48,20 @@ __all__ = ["OUT_FORMATS", "PredictionResults", "check_prediction_path", "episode
 #: File formats of ``--out``, chosen by its suffix.
 OUT_FORMATS: tuple[str, ...] = (".json", ".csv")
 
-#: (per-episode sum key from the evaluation rollouts, column name) of the per-step errors.
-ERROR_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("body_pos_err_sum", "body_pos_err_m"),
-    ("joint_err_sum", "joint_err_rad"),
-    ("root_pos_err_sum", "root_pos_err_m"),
-    ("goal_ball_dist_sum", "goal_ball_dist_m"),
-)
+#: Column names (with units) of the metrics this package defines; any other metric keeps its name.
+METRIC_COLUMNS: dict[str, str] = {
+    "body_pos_err": "body_pos_err_m",
+    "joint_err": "joint_err_rad",
+    "root_pos_err": "root_pos_err_m",
+    "goal_ball_dist": "goal_ball_dist_m",
+}
+
+
+def _metric_columns(batch: dict[str, torch.Tensor]) -> list[tuple[str, str]]:
+    """(per-episode sum key, column) of every per-step metric the evaluation rollouts summed
+    (``<metric>_sum``, in the env's order)."""
+    names = [k[: -len("_sum")] for k in batch if k.endswith("_sum")]
+    return [(f"{name}_sum", METRIC_COLUMNS.get(name, name)) for name in names]
 
 
 def check_prediction_path(path: str | os.PathLike, *, overwrite: bool) -> Path:
@@ -84,9 +92,8 @@ def episode_rows(batches: list[dict[str, torch.Tensor]]) -> list[dict[str, Any]]
                 "mean_reward": ret / max(n, 1.0),
                 "steps": int(n),
             }
-            for key, column in ERROR_COLUMNS:
-                if key in batch:
-                    row[column] = float(batch[key][i]) / max(n, 1.0)
+            for key, column in _metric_columns(batch):
+                row[column] = float(batch[key][i]) / max(n, 1.0)
             rows.append(row)
     return rows
 
@@ -104,9 +111,9 @@ def summary_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_reward": sum(r["return"] for r in rows) / max(steps, 1),
         "steps": steps,
     }
-    for _, column in ERROR_COLUMNS:
-        if rows and column in rows[0]:
-            out[column] = sum(r[column] * r["steps"] for r in rows) / max(steps, 1)
+    fixed = {"episode", "length_s", "end", "return", "mean_reward", "steps"}
+    for column in [c for c in (rows[0] if rows else {}) if c not in fixed]:  # the metric columns
+        out[column] = sum(r[column] * r["steps"] for r in rows) / max(steps, 1)
     out["episodes"] = count
     out["fall_rate"] = ends["fell"] / max(count, 1)
     out["success_rate"] = ends["succeeded"] / max(count, 1)

@@ -101,8 +101,8 @@ plt.show()
 # %% [markdown]
 # ## Dribbling
 #
-# The same method with `goal: dribble` and a ball in the simulator (`sim.ball`) is
-# `recipes/amp_g1_dribble.yaml`. After 2 hours on a 2-core CPU (10 M samples) the G1 has learned to
+# The same method with the dribble goal (`goal: {class_path: mimic_lit.envs.tasks.DribbleConfig}`,
+# which brings its own ball into the simulator) is `recipes/amp_g1_dribble.yaml`. After 2 hours on a 2-core CPU (10 M samples) the G1 has learned to
 # stay up and walk to the ball, but not yet to push it to the goal (the green disc); the numbers
 # are in [benchmarks](../../benchmarks/):
 #

@@ -169,8 +169,8 @@ def test_goal_observation_and_reward_join_the_env_and_resume_exactly():
     def build() -> AMPEnv:
         return build_env(
             SimConfig(robot="humanoid", num_envs=3, nthread=1),
-            AMPConfig(motion=HUMANOID_WALK, disc_steps=2, goal="steering", goal_reward_weight=0.5,
-                      steering=SteeringConfig(change_time_min=0.1, change_time_max=0.2)),
+            AMPConfig(motion=HUMANOID_WALK, disc_steps=2, goal_reward_weight=0.5,
+                      goal=SteeringConfig(change_time_min=0.1, change_time_max=0.2)),
         )
 
     env = build()
@@ -200,8 +200,8 @@ def test_goals_compose_with_deepmimic_tracking():
 
     sim = SimConfig(robot="humanoid", num_envs=2, nthread=1)
     plain = build_env(sim, TrackingConfig(motion=HUMANOID_WALK))
-    env = build_env(sim, TrackingConfig(motion=HUMANOID_WALK, goal="location", goal_reward_weight=0.25,
-                                                location=LocationConfig(dist_min=1.0, dist_max=2.0)))
+    env = build_env(sim, TrackingConfig(motion=HUMANOID_WALK, goal_reward_weight=0.25,
+                                        goal=LocationConfig(dist_min=1.0, dist_max=2.0)))
     assert env.obs_dim == plain.obs_dim + 2
     plain.reset(), env.reset()
     a = torch.zeros(2, env.action_dim)

@@ -6,6 +6,7 @@ import torch
 
 from mimic_lit.envs.task import make_env as build_env
 from mimic_lit.envs.ase import ASEConfig, ASEEnv, sample_unit_latents
+from mimic_lit.envs.tasks import LocationConfig
 from mimic_lit.methods.ase import ASE, SkillEncoder, diversity_loss, encoder_reward
 from mimic_lit.rl.normalizer import Normalizer
 from mimic_lit.sim.base import SimConfig
@@ -99,7 +100,7 @@ def test_high_level_env_holds_the_chosen_latent_for_the_low_level_steps():
 
     env = build_env(
         SimConfig(robot="humanoid", num_envs=3, nthread=1),
-        ASEConfig(motion="shipped:humanoid/walk", disc_steps=2, latent_dim=8, goal="location", episode_length=0.4),
+        ASEConfig(motion="shipped:humanoid/walk", disc_steps=2, latent_dim=8, goal=LocationConfig(), episode_length=0.4),
     )
     llc = ASE()
     llc.set_latent_dim(8)

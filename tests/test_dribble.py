@@ -10,21 +10,33 @@ from mimic_lit.envs.amp import AMPConfig
 from mimic_lit.envs.protocol import Done
 from mimic_lit.envs.tasks import DribbleConfig
 from mimic_lit.errors import MimicLitError
-from mimic_lit.sim.base import BallConfig, SimConfig
+from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv, load_motion_library
+from mimic_lit.sim.base import SimConfig, make_simulator
 
 G1_WALK = "shipped:g1/kimodo_walk"
 
 
-def make_env(n: int = 3, ball: bool = True, **dribble):
-    sim = SimConfig(robot="g1", num_envs=n, nthread=1, ball=BallConfig() if ball else None)
-    task = AMPConfig(motion=G1_WALK, disc_steps=2, goal="dribble", goal_reward_weight=1.0,
-                     dribble=DribbleConfig(**dribble), global_obs=False)
+def make_env(n: int = 3, **dribble):
+    sim = SimConfig(robot="g1", num_envs=n, nthread=1)
+    task = AMPConfig(motion=G1_WALK, disc_steps=2, goal=DribbleConfig(**dribble), goal_reward_weight=1.0,
+                     global_obs=False)
     return build_env(sim, task)
 
 
-def test_dribble_needs_a_ball_in_the_simulator():
+def test_the_goal_puts_its_ball_in_the_simulator_and_reports_its_distance():
+    env = make_env(2)
+    assert env.sim.has_ball and env.sim.ball_config == env.goal.config.ball
+    assert env.spec.eval_metrics == ("goal_ball_dist",)  # AMP tracks no reference: only the goal's metric
+    env.reset()
+    res = env.step(torch.zeros(2, env.action_dim))
+    ball = env.sim.ball_pos[:, :2]
+    assert torch.allclose(res.info["goal_ball_dist"], (env.goal.goal_xy - ball).norm(dim=-1), atol=1e-5)
+
+
+def test_dribble_needs_a_simulator_with_its_ball():
+    sim = make_simulator(SimConfig(robot="g1", num_envs=2, nthread=1))  # built without the goal's objects
     with pytest.raises(MimicLitError, match="ball"):
-        make_env(ball=False)
+        TrackingEnv(sim, load_motion_library(G1_WALK, "g1"), TrackingConfig(motion=G1_WALK, goal=DribbleConfig()))
 
 
 def test_reset_puts_the_ball_in_front_and_the_goal_in_range():

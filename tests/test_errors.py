@@ -147,6 +147,31 @@ def test_config_mistakes_name_key_file_and_line(old, new, expected, tmp_path, mo
 
 
 @pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ("        episode_length: 2.0\n", "        episode_length: 2.0\n        goal: dribble\n",
+         "data.init_args.task.goal: goals are now given by class: write goal: "
+         "{class_path: mimic_lit.envs.tasks.DribbleConfig, init_args: {...}}"),
+        ("        episode_length: 2.0\n", "        episode_length: 2.0\n        steering:\n          speed_max: 1.0\n",
+         "data.init_args.task.steering: goal options now sit under the goal itself: write goal: "
+         "{class_path: mimic_lit.envs.tasks.SteeringConfig, init_args: {...}} with these options as init_args"),
+        ("      num_envs: 8\n", "      num_envs: 8\n      ball: {radius: 0.1}\n",
+         "data.init_args.sim.ball: the ball now belongs to the dribble goal: write goal: "
+         "{class_path: mimic_lit.envs.tasks.DribbleConfig, init_args: {ball: {...}}} in the task"),
+    ],
+)
+def test_the_old_goal_syntax_says_what_to_write_instead(old, new, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    text = RECIPE.read_text()
+    assert text.count(old) == 1, old
+    (tmp_path / "recipe.yaml").write_text(text.replace(old, new))
+    code, errors, err = run_in_process(["fit", "--config", "recipe.yaml"], capsys)
+    assert code == 2
+    assert len(errors) == 1 and errors[0].startswith(f"error: {expected} (recipe.yaml, line "), err
+    assert len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(
     "option, expected",
     [
         ("--data.init_args.sim.num_env=3",

@@ -88,13 +88,13 @@ def test_play_of_an_amp_dribble_policy_records_the_ball_and_goal_and_shows_the_p
     env = dm.build_env(1, 0, rand_reset=False)
     rec = record_episode(model, env, max_seconds=0.3)
     t = rec.sim_qpos.shape[0]
-    assert rec.ball_qpos.shape == (t, 7) and rec.marker_xy.shape == (t, 2) and rec.ball_goal_dist.shape == (t - 1,)
+    assert rec.ball_qpos.shape == (t, 7) and rec.marker_xy.shape == (t, 2) and rec.errors["goal_ball_dist"].shape == (t - 1,)
     assert rec.sim_qpos_with_ball.shape == (t, rec.sim_qpos.shape[1] + 7)
     gap = np.linalg.norm(rec.ball_qpos[0, :2] - rec.sim_qpos[0, :2])
     assert 0.3 < gap < 0.7  # the ball starts in front of the robot
     goal_dist = np.linalg.norm(rec.marker_xy[0] - rec.ball_qpos[0, :2])
-    assert abs(goal_dist - rec.ball_goal_dist[0]) < 0.1 and 1.5 < goal_dist < 5.5
-    assert "body_pos_err_cm" not in rec.summary() and "final_ball_goal_dist_m" in rec.summary()
+    assert abs(goal_dist - rec.errors["goal_ball_dist"][0]) < 0.1 and 1.5 < goal_dist < 5.5
+    assert "body_pos_err_cm" not in rec.summary() and "final_goal_ball_dist" in rec.summary()
 
     out = tmp_path / "dribble.gif"
     code = main(["play", "--config", str(recipe), "--ckpt_path", str(ckpt), "--out", str(out),

@@ -201,7 +201,7 @@ def test_awr_weights_and_loss():
 def test_tracking_metrics_average_errors_over_steps_and_rates_over_episodes():
     from mimic_lit.metrics import TrackingMetrics
 
-    m = TrackingMetrics()
+    m = TrackingMetrics(["body_pos_err", "goal_ball_dist"])
     m.update({"length_s": torch.tensor([1.0, 3.0]), "fell": torch.tensor([1.0, 0.0]), "succeeded": torch.tensor([0.0, 1.0]),
               "return": torch.tensor([2.0, 4.0]), "steps": torch.tensor([10.0, 30.0]),
               "goal_ball_dist_sum": torch.tensor([20.0, 20.0])})
@@ -213,3 +213,4 @@ def test_tracking_metrics_average_errors_over_steps_and_rates_over_episodes():
     assert torch.isclose(out["fall_rate"], torch.tensor(1 / 3, dtype=torch.float64))
     assert out["goal_ball_dist"] == 1.0  # 50 m over 50 steps
     assert "body_pos_err" not in out  # not reported by these episodes
+    assert "joint_err" not in out  # not a metric of this env

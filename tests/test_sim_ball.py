@@ -1,4 +1,4 @@
-"""The optional soccer ball of the MuJoCo CPU simulator (``SimConfig.ball``), on real MuJoCo."""
+"""The optional soccer ball of the MuJoCo CPU simulator (a ``BallConfig`` scene object), on real MuJoCo."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _tmp_cwd(tmp_path, monkeypatch):
 def make(n: int = 2, ball: BallConfig | None = BallConfig(), **kw) -> MujocoCPU:
     kw.setdefault("dtype", "float64")
     kw.setdefault("nthread", 1)
-    return MujocoCPU(SimConfig(robot="g1", num_envs=n, ball=ball, **kw))
+    return MujocoCPU(SimConfig(robot="g1", num_envs=n, **kw), objects=[] if ball is None else [ball])
 
 
 def hold(sim: MujocoCPU) -> torch.Tensor:
@@ -242,9 +242,9 @@ def test_divergence_puts_the_ball_back():
 
 
 def test_state_dict_with_ball_resumes_bit_identically():
-    cfg = SimConfig(robot="g1", num_envs=3, nthread=2, ball=BallConfig())
+    cfg = SimConfig(robot="g1", num_envs=3, nthread=2)
     gen = torch.Generator().manual_seed(3)
-    a = MujocoCPU(cfg)
+    a = MujocoCPU(cfg, objects=[BallConfig()])
     targets = [hold(a).float() + 0.3 * torch.randn(3, a.num_dofs, generator=gen) for _ in range(12)]
     pos = torch.tensor([[0.6, -0.1, 0.11], [1.0, 0.5, 0.11]])  # env 0: rolled into the robot's right foot
     a.reset_ball(torch.tensor([0, 2]), pos, torch.tensor([[-1.5, 0.0, 0.0], [0.5, 1.0, 0.0]]))
@@ -252,7 +252,7 @@ def test_state_dict_with_ball_resumes_bit_identically():
         a.step(t)
     state = a.state_dict()
     assert state["ball"] is True
-    b = MujocoCPU(cfg)
+    b = MujocoCPU(cfg, objects=[BallConfig()])
     b.load_state_dict(state)
     for name in (*BALL_GETTERS, "qpos", "qvel", "body_pos", "contact_forces"):
         assert torch.equal(getattr(a, name), getattr(b, name)), name
@@ -279,11 +279,30 @@ def test_simulator_without_a_ball_refuses_ball_calls():
         sim.reset_ball(torch.tensor([0]), torch.zeros(1, 3))
 
 
-def test_ball_config_fills_from_yaml():
+def test_ball_config_fills_from_yaml_inside_the_dribble_goal():
     from jsonargparse import ArgumentParser
 
+    from mimic_lit.envs.tracking import TrackingConfig
+
     parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument("--sim", type=SimConfig, default=SimConfig())
-    cfg = parser.instantiate(parser.parse_string("sim:\n  ball:\n    radius: 0.1\n    default_pos: [1.0, 0.5]\n"))
-    assert cfg.sim.ball == BallConfig(radius=0.1, default_pos=(1.0, 0.5))
-    assert parser.instantiate(parser.parse_string("sim:\n  num_envs: 2\n")).sim.ball is None
+    parser.add_argument("--task", type=TrackingConfig, default=TrackingConfig())
+    text = (
+        "task:\n  goal:\n    class_path: mimic_lit.envs.tasks.DribbleConfig\n"
+        "    init_args:\n      ball:\n        radius: 0.1\n        default_pos: [1.0, 0.5]\n"
+    )
+    cfg = parser.instantiate(parser.parse_string(text))
+    assert cfg.task.goal.ball == BallConfig(radius=0.1, default_pos=(1.0, 0.5))
+    sim_parser = ArgumentParser(exit_on_error=False)
+    sim_parser.add_argument("--sim", type=SimConfig, default=SimConfig())
+    with pytest.raises(Exception, match="ball"):  # the simulator has no ball option: the goal brings it
+        sim_parser.parse_string("sim:\n  ball:\n    radius: 0.1\n")
+
+
+def test_scene_objects_other_than_one_ball_are_refused():
+    from mimic_lit.sim.base import scene_ball
+
+    assert scene_ball(()) is None and scene_ball([BallConfig()]) == BallConfig()
+    with pytest.raises(SimConfigError, match="at most one ball"):
+        scene_ball([BallConfig(), BallConfig()])
+    with pytest.raises(SimConfigError, match="dict"):
+        scene_ball([{"radius": 0.1}])

@@ -132,4 +132,4 @@ def test_ball_is_refused():
     from mimic_lit.sim.isaaclab import IsaacLabSim
 
     with pytest.raises(SimConfigError, match="ball"):
-        IsaacLabSim(SimConfig(backend="isaaclab", robot="g1", num_envs=1, ball=BallConfig()))
+        IsaacLabSim(SimConfig(backend="isaaclab", robot="g1", num_envs=1), objects=[BallConfig()])

@@ -8,16 +8,17 @@ import pytest
 import torch
 
 from mimic_lit.envs.tasks import (
-    TASKS,
-    DribbleTask,
+    DribbleConfig,
+    DribbleGoal,
     LocationConfig,
-    LocationTask,
+    LocationGoal,
     SteeringConfig,
-    SteeringTask,
-    make_task,
+    SteeringGoal,
 )
 from mimic_lit.errors import MimicLitError
 from mimic_lit.rotations import quat_from_axis_angle, quat_mul
+
+CONFIGS = {"steering": SteeringConfig, "location": LocationConfig}
 
 DT = 1.0 / 30.0
 Z_AXIS = torch.tensor([0.0, 0.0, 1.0])
@@ -43,17 +44,17 @@ def rotate_xy(v: torch.Tensor, angle: float) -> torch.Tensor:
     return torch.stack([c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1]], dim=-1)
 
 
-def steering(n: int = 4, seed: int = 0, **cfg) -> SteeringTask:
+def steering(n: int = 4, seed: int = 0, **cfg) -> SteeringGoal:
     """A small CPU steering task with config overrides ``cfg``."""
-    return SteeringTask(n, seed=seed, config=SteeringConfig(**cfg))
+    return SteeringGoal(n, seed=seed, config=SteeringConfig(**cfg))
 
 
-def location(n: int = 4, seed: int = 0, **cfg) -> LocationTask:
+def location(n: int = 4, seed: int = 0, **cfg) -> LocationGoal:
     """A small CPU location task with config overrides ``cfg``."""
-    return LocationTask(n, seed=seed, config=LocationConfig(**cfg))
+    return LocationGoal(n, seed=seed, config=LocationConfig(**cfg))
 
 
-def set_steering(task: SteeringTask, angle: float, speed: float, face_angle: float | None = None) -> None:
+def set_steering(task: SteeringGoal, angle: float, speed: float, face_angle: float | None = None) -> None:
     """Same target direction, speed and facing for every env."""
     n = task.num_envs
     d = torch.tensor([math.cos(angle), math.sin(angle)])
@@ -152,7 +153,7 @@ def test_steering_draws_within_config_ranges():
 
 
 def location_motion(
-    task: LocationTask, dists: torch.Tensor, speeds: torch.Tensor, yaw_offsets: torch.Tensor, move_offset: float = 0.0
+    task: LocationGoal, dists: torch.Tensor, speeds: torch.Tensor, yaw_offsets: torch.Tensor, move_offset: float = 0.0
 ) -> tuple[torch.Tensor, ...]:
     """Roots ``dists`` from a target on +x of each root, moving at ``speeds`` towards it (rotated by
     ``move_offset``), heading towards it plus ``yaw_offsets``."""
@@ -252,7 +253,7 @@ def test_rewards_lie_in_unit_interval_for_random_states():
 @pytest.mark.parametrize("name", ["steering", "location"])
 def test_obs_rotate_with_the_character(name):
     n = 8
-    task = make_task(name, num_envs=n, seed=3)
+    task = CONFIGS[name]().build(n, "cpu", torch.float32, 3)
     pos, _ = random_roots(n, 6)
     task.reset(torch.arange(n), pos, yaw_quat(torch.zeros(n)))
     base = task.observe(pos, yaw_quat(torch.zeros(n)))
@@ -285,7 +286,7 @@ def test_obs_at_zero_heading_are_world_targets():
 @pytest.mark.parametrize("name", ["steering", "location"])
 def test_advance_resamples_only_expired_envs(name):
     n = 6
-    task = make_task(name, num_envs=n, seed=11)
+    task = CONFIGS[name]().build(n, "cpu", torch.float32, 11)
     pos, quat = random_roots(n, 7)
     task.reset(torch.arange(n), pos, quat)
     task.time_left = torch.tensor([0.01, 3.0, 0.02, 3.0, 0.0, 3.0])
@@ -315,7 +316,7 @@ def test_advance_counts_down_and_resamples_after_change_time():
 @pytest.mark.parametrize("name", ["steering", "location"])
 def test_reset_only_touches_given_ids(name):
     n = 6
-    task = make_task(name, num_envs=n, seed=5)
+    task = CONFIGS[name]().build(n, "cpu", torch.float32, 5)
     pos, quat = random_roots(n, 9)
     task.reset(torch.arange(n), pos, quat)
     before = task.state_dict()
@@ -359,18 +360,18 @@ def run_rollout(task, steps: int = 40) -> list[torch.Tensor]:
 def test_state_dict_round_trip_resumes_identically(name):
     cfg = {"rand_face_dir": True} if name == "steering" else {}
     config = (SteeringConfig if name == "steering" else LocationConfig)(**cfg)
-    task = make_task(name, num_envs=5, seed=21, config=config)
+    task = config.build(5, "cpu", torch.float32, 21)
     run_rollout(task, 13)
     state = task.state_dict()
     expected = run_rollout(task)
 
-    other = make_task(name, num_envs=5, seed=999, config=config)
+    other = config.build(5, "cpu", torch.float32, 999)
     other.load_state_dict(state)
     got = run_rollout(other)
     assert all(torch.equal(a, b) for a, b in zip(expected, got))
 
     # the saved state is a copy: running the first task on did not change it
-    third = make_task(name, num_envs=5, seed=0, config=config)
+    third = config.build(5, "cpu", torch.float32, 0)
     third.load_state_dict(state)
     assert all(torch.equal(a, b) for a, b in zip(expected, run_rollout(third)))
 
@@ -393,19 +394,23 @@ def test_load_state_dict_rejects_wrong_shape():
 # -- registry and config ----------------------------------------------------------------------
 
 
-def test_registry_and_make_task():
-    assert TASKS == {"steering": SteeringTask, "location": LocationTask, "dribble": DribbleTask}
-    task = make_task("location", num_envs=2, dtype=torch.float64, seed=0)
-    assert isinstance(task, LocationTask) and task.obs_dim == 2
-    assert task.tar_xy.dtype == torch.float64
-    assert make_task("steering", num_envs=2).obs_dim == 5
+def test_configs_build_their_goals():
+    goal = LocationConfig().build(2, "cpu", torch.float64, 0)
+    assert isinstance(goal, LocationGoal) and goal.obs_dim == 2
+    assert goal.tar_xy.dtype == torch.float64
+    assert isinstance(SteeringConfig().build(2, "cpu", torch.float32, 0), SteeringGoal)
+    assert SteeringConfig().build(2, "cpu", torch.float32, 0).obs_dim == 5
+    dribble = DribbleConfig().build(2, "cpu", torch.float32, 0)
+    assert isinstance(dribble, DribbleGoal) and dribble.metric_names == ("goal_ball_dist",)
+    assert dribble.scene_objects() == (DribbleConfig().ball,)
 
 
-def test_unknown_task_name_raises_one_line_error():
-    with pytest.raises(MimicLitError) as err:
-        make_task("dodgeball", num_envs=2)
-    msg = str(err.value)
-    assert "\n" not in msg and "dodgeball" in msg and "steering" in msg and "location" in msg
+def test_goal_defaults_add_nothing_to_an_episode():
+    goal = SteeringConfig().build(3, "cpu", torch.float32, 0)
+    root, quat = torch.zeros(3, 3), torch.tensor([[1.0, 0, 0, 0]]).repeat(3, 1)
+    assert not goal.done(root, quat).any() and goal.metrics(root, quat) == {} and goal.scene_objects() == ()
+    assert goal.marker_xy() is None and goal.metric_names == ()
+    goal.bind(object())  # no simulator objects: nothing to bind
 
 
 def test_bad_config_raises():

@@ -81,20 +81,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _marker_radius(env) -> float:
-    """Radius of the floor disc that marks the goal's point: its success radius where it has one."""
-    cfg = getattr(getattr(env, "goal", None), "config", None)
-    for name in ("goal_radius", "dist_threshold"):
-        if hasattr(cfg, name):
-            return float(getattr(cfg, name))
-    return 0.3
-
-
 def _render(record, env, args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from mimic_lit.render.compare import render_side_by_side
+    from mimic_lit.sim.base import scene_ball
 
     import numpy as np
 
@@ -104,8 +96,8 @@ def _render(record, env, args: argparse.Namespace) -> None:
     markers = [None]
     if record.marker_xy is not None:
         xy = record.marker_xy[::stride]
-        markers[0] = np.concatenate([xy, np.full((xy.shape[0], 1), _marker_radius(env))], axis=1)
-    if not args.no_reference and getattr(env, "tracks_reference", True):  # AMP policies track no clip
+        markers[0] = np.concatenate([xy, np.full((xy.shape[0], 1), env.goal.marker_radius)], axis=1)
+    if not args.no_reference and env.spec.tracks_reference:  # AMP policies track no clip
         panels.append(("reference", record.ref_qpos[::stride]))
         markers.append(None)
     console = Console(stderr=True)
@@ -117,7 +109,7 @@ def _render(record, env, args: argparse.Namespace) -> None:
         result = render_side_by_side(
             panels, args.out, env.sim.robot, rate / stride, width=args.width, height=args.height,
             quality=args.quality, overwrite=args.overwrite, progress=lambda i, n: bar.update(task, completed=i, total=n),
-            ball=getattr(env.sim, "ball_config", None), markers=markers,
+            ball=scene_ball(env.goal.scene_objects()) if env.goal is not None else None, markers=markers,
         )
     console.print(
         f"wrote {result.path} ({result.frames} frames at {result.fps:g} fps, {result.bytes / 1e6:.2f} MB) "

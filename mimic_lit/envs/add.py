@@ -28,9 +28,10 @@ import torch
 
 from mimic_lit.envs.observations import CharState
 from mimic_lit.envs.spec import DiscObsSpec
+from mimic_lit.envs.tasks import Goal
 from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv
 from mimic_lit.motion.library import MotionFrame, MotionLibrary
-from mimic_lit.sim.base import SimConfig, make_simulator
+from mimic_lit.sim.base import SimConfig
 from mimic_lit.rotations import heading_quat_inv, quat_mul, quat_to_tan_norm, rotate_per_env
 
 __all__ = ["ADDConfig", "ADDEnv", "add_frame_obs"]
@@ -51,7 +52,8 @@ class ADDConfig(TrackingConfig):
 
     def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "ADDEnv":
         """An :class:`ADDEnv` over a new simulator."""
-        return ADDEnv(make_simulator(sim_config), motion, self)
+        sim, goal = self.goal_and_simulator(sim_config)
+        return ADDEnv(sim, motion, self, goal)
 
 
 def add_frame_obs(
@@ -90,8 +92,8 @@ class ADDEnv(TrackingEnv):
     reported, and every step hands the learner ``extras["disc_obs"]``, the reference frame minus
     the simulated frame (see the module docstring)."""
 
-    def __init__(self, sim, motion, config: ADDConfig | None = None) -> None:
-        super().__init__(sim, motion, config or ADDConfig())
+    def __init__(self, sim, motion, config: ADDConfig | None = None, goal: Goal | None = None) -> None:
+        super().__init__(sim, motion, config or ADDConfig(), goal)
 
     @property
     def disc_obs_dim(self) -> int:

@@ -27,10 +27,11 @@ import torch
 from mimic_lit.envs.observations import CharState
 from mimic_lit.envs.character import CharacterEnv
 from mimic_lit.envs.spec import DiscObsSpec
+from mimic_lit.envs.tasks import Goal
 from mimic_lit.envs.tracking import TrackingConfig
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.library import MotionFrame, MotionLibrary
-from mimic_lit.sim.base import SimConfig, make_simulator
+from mimic_lit.sim.base import SimConfig
 from mimic_lit.rotations import heading_quat_inv, quat_mul, quat_to_tan_norm, rotate_per_env
 
 __all__ = ["AMPConfig", "AMPEnv", "FrameLayout", "disc_obs_from_history", "frame_features"]
@@ -69,7 +70,8 @@ class AMPConfig(TrackingConfig):
 
     def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "AMPEnv":
         """An :class:`AMPEnv` over a new simulator."""
-        return AMPEnv(make_simulator(sim_config), motion, self)
+        sim, goal = self.goal_and_simulator(sim_config)
+        return AMPEnv(sim, motion, self, goal)
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ class AMPEnv(CharacterEnv):
     observations of the clips themselves with the same function.
     """
 
-    def __init__(self, sim, motion, config: AMPConfig | None = None) -> None:
+    def __init__(self, sim, motion, config: AMPConfig | None = None, goal: Goal | None = None) -> None:
         config = config or AMPConfig()
         if config.disc_steps < 1:
             raise MimicLitError(f"disc_steps must be >= 1, got {config.disc_steps}")
@@ -179,7 +181,7 @@ class AMPEnv(CharacterEnv):
             motion.skeleton.num_joint_dofs,
         )
         self._hist: torch.Tensor | None = None  # set before super() resets anything
-        super().__init__(sim, motion, config)
+        super().__init__(sim, motion, config, goal)
         self._hist = torch.zeros(
             self.num_envs, config.disc_steps, self.frame_layout.width, dtype=self._dtype, device=self.device
         )

@@ -23,9 +23,10 @@ import torch
 from mimic_lit.envs.amp import AMPConfig, AMPEnv
 from mimic_lit.envs.protocol import StepResult
 from mimic_lit.envs.spec import ObsBlock
+from mimic_lit.envs.tasks import Goal
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.library import MotionLibrary
-from mimic_lit.sim.base import SimConfig, make_simulator
+from mimic_lit.sim.base import SimConfig
 
 __all__ = ["ASEConfig", "ASEEnv", "sample_unit_latents"]
 
@@ -54,7 +55,8 @@ class ASEConfig(AMPConfig):
 
     def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "ASEEnv":
         """An :class:`ASEEnv` over a new simulator."""
-        return ASEEnv(make_simulator(sim_config), motion, self)
+        sim, goal = self.goal_and_simulator(sim_config)
+        return ASEEnv(sim, motion, self, goal)
 
 
 def sample_unit_latents(n: int, dim: int, generator: torch.Generator, device, dtype) -> torch.Tensor:
@@ -66,7 +68,7 @@ def sample_unit_latents(n: int, dim: int, generator: torch.Generator, device, dt
 class ASEEnv(AMPEnv):
     """:class:`AMPEnv` whose observations end with a per-env skill latent (see module docstring)."""
 
-    def __init__(self, sim, motion, config: ASEConfig | None = None) -> None:
+    def __init__(self, sim, motion, config: ASEConfig | None = None, goal: Goal | None = None) -> None:
         config = config or ASEConfig()
         if config.latent_dim < 1:
             raise MimicLitError(f"latent_dim must be >= 1, got {config.latent_dim}")
@@ -75,7 +77,7 @@ class ASEEnv(AMPEnv):
                 f"need 0 <= latent_time_min <= latent_time_max, got {config.latent_time_min}, {config.latent_time_max}"
             )
         self._z: torch.Tensor | None = None  # set before super() resets anything
-        super().__init__(sim, motion, config)
+        super().__init__(sim, motion, config, goal)
         self._latent_gen = torch.Generator(device=self.device)
         self._latent_gen.manual_seed(int(config.seed) + 6007)
         self._z = torch.zeros(self.num_envs, config.latent_dim, dtype=self._dtype, device=self.device)

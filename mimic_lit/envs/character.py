@@ -36,6 +36,7 @@ from mimic_lit.rotations import local_rotations, quat_mul, quat_rotate_inverse, 
 from mimic_lit.sim.base import Simulator
 
 if TYPE_CHECKING:
+    from mimic_lit.envs.tasks import Goal
     from mimic_lit.envs.tracking import TrackingConfig
 
 __all__ = ["CharacterEnv"]
@@ -61,7 +62,9 @@ class CharacterEnv:
     #: which envs of the last reset started standing (``default_reset_prob``); ``None``: none could
     _last_standing: torch.Tensor | None = None
 
-    def __init__(self, sim: Simulator, motion: MotionLibrary, config: TrackingConfig) -> None:
+    def __init__(
+        self, sim: Simulator, motion: MotionLibrary, config: TrackingConfig, goal: "Goal | None" = None
+    ) -> None:
         self.config = cfg = config
         robot = sim.robot
         if motion.robot.name != robot.name:
@@ -119,7 +122,7 @@ class CharacterEnv:
         self.reference = ReferenceWindow(
             self.motion, self._parents, n, self._dt, ahead, target_dt, cfg.rand_reset, self._gen, dt
         )
-        self._goal_init()
+        self._goal_init(goal)
 
     def _targets(self) -> tuple[list[int], float | None]:
         """Reference steps observed ahead and their spacing (``None``: the control period); none here."""
@@ -373,13 +376,16 @@ class CharacterEnv:
         return obs if extra is None else torch.cat([obs, extra], dim=-1)
 
     # ------------------------------------------------------------------ goal (a task objective on top of the motion)
-    def _goal_init(self) -> None:
-        """Build the configured goal (``self.goal``, ``None`` without one) and bind it to the simulator."""
+    def _goal_init(self, goal: "Goal | None") -> None:
+        """Keep ``goal`` (the one the simulator was built for), or build the configured one
+        (``self.goal``, ``None`` without one), and bind it to the simulator."""
         n, dev = self.num_envs, self.device
-        self.goal = self.config.make_goal(n, dev, self._dtype)
-        if self.goal is not None and hasattr(self.goal, "bind"):
-            self.goal.bind(self.sim)  # goals with objects in the simulator (the dribble ball)
-        self._goal_success = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.goal = goal if goal is not None else self.config.make_goal(n, dev, self._dtype)
+        if self.goal is not None:
+            if self.goal.num_envs != n:
+                raise MimicLitError(f"the goal is for {self.goal.num_envs} envs, the simulator has {n}")
+            self.goal.bind(self.sim)  # goals with objects in the simulator (the dribble ball) read them there
+        self._goal_ends = torch.zeros(n, dtype=torch.bool, device=dev)
 
     def _goal_obs_dim(self) -> int:
         return int(self.goal.obs_dim) if self.goal is not None else 0
@@ -388,7 +394,7 @@ class CharacterEnv:
         """The goal's observation block (from column ``start`` on) and its evaluation metrics."""
         goal_dim = self._goal_obs_dim()
         blocks = (ObsBlock(f"goal/{type(self.goal).__name__}", start, start + goal_dim),) if goal_dim else ()
-        metrics = ("goal_ball_dist",) if self.goal is not None and hasattr(self.goal, "ball_goal_distance") else ()
+        metrics = tuple(self.goal.metric_names) if self.goal is not None else ()
         return blocks, metrics
 
     def _goal_observe(self, env_ids: torch.Tensor | None) -> torch.Tensor:
@@ -407,23 +413,21 @@ class CharacterEnv:
     def _goal_step(
         self, prev_root: torch.Tensor, state: CharState, reward: torch.Tensor, obs: torch.Tensor, info: dict
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Add the goal's reward, log it and its success, move its timers, append its observation."""
+        """Add the goal's reward, log it, its success and its metrics, note which envs it ends, move
+        its timers, append its observation."""
         goal = self.goal
         goal_reward = goal.reward(prev_root, state.root_pos, state.root_quat, self._dt)
         info["goal_reward"] = goal_reward
-        self._goal_success = goal.success(state.root_pos, state.root_quat)
-        info["goal_success"] = self._goal_success.to(self._dtype)
-        if hasattr(goal, "ball_goal_distance"):
-            info["goal_ball_dist"] = goal.ball_goal_distance()
+        info["goal_success"] = goal.success(state.root_pos, state.root_quat).to(self._dtype)
+        self._goal_ends = goal.done(state.root_pos, state.root_quat)
+        info.update(goal.metrics(state.root_pos, state.root_quat))
         goal.advance(self._dt, state.root_pos, state.root_quat)
         obs = torch.cat([obs, goal.observe(state.root_pos, state.root_quat)], dim=-1)
         return reward + self.config.goal_reward_weight * goal_reward, obs
 
     def _goal_done(self) -> torch.Tensor | None:
-        """(N,) bool: goals reached at this step that end their episode; ``None`` if the goal never does."""
-        if self.goal is not None and getattr(self.goal, "ends_on_success", False):
-            return self._goal_success
-        return None
+        """(N,) bool: episodes the goal ends at this step (its ``done``); ``None`` without a goal."""
+        return self._goal_ends if self.goal is not None else None
 
     def _goal_state_dict(self, state: dict[str, Any]) -> None:
         if self.goal is not None:
@@ -432,7 +436,7 @@ class CharacterEnv:
     def _goal_load_state_dict(self, state: dict[str, Any]) -> None:
         if self.goal is not None:
             if "goal" not in state:
-                raise MimicLitError(f"env state has no '{self.config.goal}' goal state (saved without a goal?)")
+                raise MimicLitError(f"env state has no {type(self.goal).__name__} state (saved without a goal?)")
             self.goal.load_state_dict(state["goal"])
 
     # ------------------------------------------------------------------ checkpointing

@@ -102,7 +102,10 @@ class HLCEnv:
         if llc_steps < 1:
             raise MimicLitError(f"llc_steps must be >= 1, got {llc_steps}")
         if env.goal is None:
-            raise MimicLitError("a high-level controller needs a goal (task.goal: steering, location or dribble)")
+            raise MimicLitError(
+                "a high-level controller needs a goal (task.goal: {class_path: mimic_lit.envs.tasks.DribbleConfig}, "
+                "or SteeringConfig, LocationConfig...)"
+            )
         self.env = env
         self.llc = llc
         self.llc_steps = int(llc_steps)

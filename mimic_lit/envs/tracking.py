@@ -27,7 +27,7 @@ from mimic_lit.envs.rewards import (
     tracking_errors,
 )
 from mimic_lit.envs.task import EnvTask
-from mimic_lit.envs.tasks import DribbleConfig, LocationConfig, SteeringConfig, Task, make_task
+from mimic_lit.envs.tasks import Goal, GoalConfig
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.library import MotionFrame, MotionLibrary
 from mimic_lit.sim.base import SimConfig, Simulator, make_simulator
@@ -65,12 +65,13 @@ class TrackingConfig(EnvTask):
         action_hinge_scale: enlargement of each joint range mapped to actions in [-1, 1].
         zero_center_action: centre the action range on joint angle 0 instead of mid-range.
         seed: seed of the env's own generator (clip and time sampling); offset it per DDP rank.
-        goal: a task objective on top of the motion (``steering``, ``location`` or ``dribble``, which
-            needs a ball in the simulator; ``None``: none).
-            Its observation is appended to the policy observation and ``goal_reward_weight``
-            times its reward is added to the env reward.
+        goal: a goal on top of the motion, given by its config class and options
+            (``{class_path: mimic_lit.envs.tasks.DribbleConfig, init_args: {...}}``; also
+            ``SteeringConfig``, ``LocationConfig`` or any :class:`~mimic_lit.envs.tasks.GoalConfig`
+            subclass in an importable module; ``None``: none). Its observation is appended to the
+            policy observation, ``goal_reward_weight`` times its reward is added to the env reward,
+            and its metrics are logged and evaluated.
         goal_reward_weight: weight of the goal reward in the env reward.
-        steering, location, dribble: options of those goals (``None``: their defaults).
     """
 
     motion: str = "shipped:g1/kimodo_walk"
@@ -101,11 +102,8 @@ class TrackingConfig(EnvTask):
     action_hinge_scale: float = 1.4
     zero_center_action: bool = False
     seed: int = 0
-    goal: str | None = None
+    goal: GoalConfig | None = None
     goal_reward_weight: float = 1.0
-    steering: SteeringConfig | None = None
-    location: LocationConfig | None = None
-    dribble: DribbleConfig | None = None
 
     def __post_init__(self) -> None:
         """Check every numeric option now, on one line naming the field (``task.<field>``)."""
@@ -131,15 +129,22 @@ class TrackingConfig(EnvTask):
         require_nonnegative(self.goal_reward_weight, "task.goal_reward_weight")
 
     def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "TrackingEnv":
-        """A :class:`TrackingEnv` over a new simulator."""
-        return TrackingEnv(make_simulator(sim_config), motion, self)
+        """A :class:`TrackingEnv` over a new simulator that holds the goal's scene objects."""
+        sim, goal = self.goal_and_simulator(sim_config)
+        return TrackingEnv(sim, motion, self, goal)
 
-    def make_goal(self, num_envs: int, device: torch.device, dtype: torch.dtype) -> Task | None:
+    def goal_and_simulator(self, sim_config: SimConfig) -> tuple[Simulator, Goal | None]:
+        """The configured goal, then a new simulator with the goal's scene objects (the dribble
+        ball): the simulator gets the objects, never the goal."""
+        dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
+        goal = self.make_goal(sim_config.num_envs, torch.device(sim_config.device), dtype)
+        return make_simulator(sim_config, goal.scene_objects() if goal is not None else ()), goal
+
+    def make_goal(self, num_envs: int, device: torch.device, dtype: torch.dtype) -> Goal | None:
         """The configured goal for ``num_envs`` environments (its own seed derived from ``seed``)."""
         if self.goal is None:
             return None
-        options = {"steering": self.steering, "location": self.location, "dribble": self.dribble}.get(self.goal)
-        return make_task(self.goal, num_envs=num_envs, device=device, dtype=dtype, seed=self.seed + 31, config=options)
+        return self.goal.build(num_envs, device, dtype, self.seed + 31)
 
     def reward_params(self) -> RewardParams:
         """The reward's weights, scales and tracking switches."""
@@ -180,11 +185,13 @@ class TrackingEnv(CharacterEnv):
 
     tracks_reference = True
 
-    def __init__(self, sim: Simulator, motion: MotionLibrary, config: TrackingConfig | None = None) -> None:
+    def __init__(
+        self, sim: Simulator, motion: MotionLibrary, config: TrackingConfig | None = None, goal: Goal | None = None
+    ) -> None:
         config = config or TrackingConfig()
         if any(int(k) < 0 for k in config.target_steps):
             raise MimicLitError(f"target_steps must be >= 0, got {list(config.target_steps)}")
-        super().__init__(sim, motion, config)
+        super().__init__(sim, motion, config, goal)
         skel, dev, dt = self.skeleton, self.device, self._dtype
         patterns = config.joint_err_weights
         if patterns is None:

@@ -88,7 +88,7 @@ def policy_metadata(model: Any, env: Any, recipe: dict[str, Any] | None = None) 
         "task": {
             "motion": cfg.motion,
             "episode_length": float(cfg.episode_length),
-            "goal": cfg.goal,
+            "goal": None if cfg.goal is None else f"{type(cfg.goal).__module__}.{type(cfg.goal).__qualname__}",
             "tracks_reference": bool(env.spec.tracks_reference),
             "contact_bodies": [n for i, n in enumerate(skel.body_names) if i not in set(env._fall_ids.tolist())],
             "early_termination": bool(cfg.early_termination),

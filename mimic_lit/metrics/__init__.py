@@ -1,5 +1,5 @@
 """torchmetrics for evaluating imitation policies."""
 
-from mimic_lit.metrics.tracking import ERROR_KEYS, TrackingMetrics
+from mimic_lit.metrics.tracking import TrackingMetrics
 
-__all__ = ["ERROR_KEYS", "TrackingMetrics"]
+__all__ = ["TrackingMetrics"]

@@ -34,8 +34,6 @@ from mimic_lit.rl.storage import RolloutStorage
 #: ``info`` keys that describe whole episodes (valid only where the episode ended), not steps.
 EPISODE_INFO_KEYS = ("episode_length", "episode_return", "fell")
 _EPISODE_STATS = ("episode/return", "episode/length_s", "episode/fall_rate", "episode/success_rate")
-#: ``info`` keys of per-step tracking errors that evaluation averages per episode.
-EVAL_ERROR_KEYS = ("body_pos_err", "joint_err", "root_pos_err", "goal_ball_dist")
 
 
 class RolloutAgent(Protocol):
@@ -306,7 +304,8 @@ class EvaluationRollouts(IterableDataset):
 
     Yielded keys: ``length_s``, ``fell`` (0/1), ``succeeded`` (0/1: clip end for tracking, goal
     reached for goals that end on success), ``return``, ``steps``, and ``<key>_sum`` (sum over the
-    episode's steps) for each per-step value of :data:`EVAL_ERROR_KEYS` the env reports.
+    episode's steps) for each per-step ``info`` value the env's spec names for evaluation
+    (``EnvSpec.eval_metrics``: tracking errors, a goal's metrics).
     """
 
     def __init__(
@@ -320,6 +319,7 @@ class EvaluationRollouts(IterableDataset):
     ) -> None:
         super().__init__()
         self.env = env
+        self.metric_names = tuple(env.spec.eval_metrics)
         self.get_agent = get_agent
         self.episodes = int(episodes)
         self.seed = int(seed)
@@ -359,11 +359,9 @@ class EvaluationRollouts(IterableDataset):
             obs = res.obs
             ep_return += res.reward.cpu().double()
             ep_steps += 1
-            for key in EVAL_ERROR_KEYS:
-                value = res.info.get(key)
-                if isinstance(value, torch.Tensor) and value.shape == (n,):
-                    acc = err_sums.setdefault(key, torch.zeros(n, dtype=torch.float64))
-                    acc += value.detach().cpu().double()
+            for key in self.metric_names:
+                acc = err_sums.setdefault(key, torch.zeros(n, dtype=torch.float64))
+                acc += res.info[key].detach().cpu().double()
             done = (res.done != int(Done.NULL)).cpu()
             keep = done & (finished < per_env)
             if bool(keep.any()):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, Sequence, runtime_checkable
 
 import torch
 
@@ -83,10 +83,10 @@ class BallConfig:
         """One line naming the field for a size, mass or friction that cannot work."""
         from mimic_lit.config_checks import require_nonnegative, require_positive
 
-        require_positive(self.radius, "sim.ball.radius")
-        require_positive(self.mass, "sim.ball.mass")
+        require_positive(self.radius, "ball.radius")
+        require_positive(self.mass, "ball.mass")
         for name in ("friction", "torsional_friction", "rolling_friction"):
-            require_nonnegative(getattr(self, name), f"sim.ball.{name}")
+            require_nonnegative(getattr(self, name), f"ball.{name}")
 
 
 @dataclass
@@ -120,9 +120,10 @@ class SimConfig:
         mujoco_log: keep MuJoCo's own warning log (console and ``MUJOCO_LOG.TXT`` in the working
             directory). Off by default: diverged environments are counted by the simulator instead,
             and a long run would otherwise fill the console and the file. Process-wide setting.
-        ball: a soccer ball in every environment (:class:`BallConfig`); ``None`` (default) simulates
-            the robot alone. The ball's state is read and set through the optional ball members
-            of :class:`Simulator` (see :class:`BallSimulator`).
+
+    Objects besides the robot (the dribble goal's ball) are not options of the simulator: the goal
+    that needs them lists them (``scene_objects()``) and the env passes them to
+    :func:`make_simulator`.
     """
 
     backend: str = "mujoco_cpu"
@@ -139,7 +140,6 @@ class SimConfig:
     gravity: bool = True
     divergence_threshold: float = 1.0e3
     mujoco_log: bool = False
-    ball: BallConfig | None = None
 
     def __post_init__(self) -> None:
         """Check the robot name and every numeric option now, on one line naming the field, instead
@@ -177,7 +177,7 @@ class Simulator(Protocol):
     Shapes use N = ``num_envs``, D = ``num_dofs`` (joint velocities; one per hinge), B =
     ``num_bodies``, nq = 7 + joint coordinates, nv = 6 + D.
 
-    Optional ball (``SimConfig.ball``): a backend that supports it also implements
+    Optional ball (a :class:`BallConfig` among the scene objects given to :func:`make_simulator`): a backend that supports it also implements
     :class:`BallSimulator` (``has_ball``, ``ball_pos``, ``ball_quat``, ``ball_lin_vel``,
     ``ball_ang_vel``, ``reset_ball``). Everything above keeps describing the robot alone, with or
     without a ball: ``qpos``/``qvel`` and the body tensors have the same shapes, :meth:`reset` takes
@@ -353,7 +353,7 @@ class BallSimulator(Simulator, Protocol):
 
     @property
     def has_ball(self) -> bool:
-        """Whether ``SimConfig.ball`` was set."""
+        """Whether a :class:`BallConfig` was among the scene objects."""
         ...
 
     @property
@@ -550,8 +550,21 @@ def backend_names() -> list[str]:
     return sorted(_BACKENDS)
 
 
-def make_simulator(config: SimConfig) -> Simulator:
-    """Build the simulator ``config.backend`` names; raises :class:`SimConfigError` if unavailable."""
+def scene_ball(objects: Sequence[object] = ()) -> BallConfig | None:
+    """The one :class:`BallConfig` among the scene ``objects`` (``None`` if there is none); a
+    one-line error for an object no backend can add, or for a second ball."""
+    balls = [o for o in objects if isinstance(o, BallConfig)]
+    others = [type(o).__name__ for o in objects if not isinstance(o, BallConfig)]
+    if others:
+        raise SimConfigError(f"the simulators cannot add scene objects of type {', '.join(others)} (only BallConfig)")
+    if len(balls) > 1:
+        raise SimConfigError(f"the simulators hold at most one ball per environment, got {len(balls)}")
+    return balls[0] if balls else None
+
+
+def make_simulator(config: SimConfig, objects: Sequence[object] = ()) -> Simulator:
+    """Build the simulator ``config.backend`` names, with the scene ``objects`` besides the robot
+    (e.g. a goal's ball, :func:`scene_ball`); raises :class:`SimConfigError` if unavailable."""
     try:
         module_name, class_name, install = _BACKENDS[config.backend]
     except KeyError:
@@ -564,4 +577,4 @@ def make_simulator(config: SimConfig) -> Simulator:
         raise SimConfigError(
             f"simulator backend '{config.backend}' is not available ({exc}); install it with: {install}"
         ) from None
-    return getattr(module, class_name)(config)
+    return getattr(module, class_name)(config, objects=tuple(objects))

@@ -46,7 +46,7 @@ How it maps the :class:`~mimic_lit.sim.base.Simulator` contract onto Isaac Lab:
 - Checkpoints keep states, commanded targets, the output snapshot and counters. PhysX's solver
   warm-start and contact caches are not restored, so a resumed run is close to, not bit-identical
   with, the original.
-- Not supported: the soccer ball (``SimConfig.ball``), ball joints in the robot MJCF, ``nthread``
+- Not supported: the soccer ball (a goal's scene object), ball joints in the robot MJCF, ``nthread``
   (ignored: PhysX schedules itself) and more than one live simulator per process (call
   :meth:`IsaacLabSim.close` first).
 """
@@ -56,14 +56,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import isaaclab  # noqa: F401  (the only module-level import: a missing install must fail here)
 import torch
 
 from mimic_lit.robots import RobotSpec
 from mimic_lit.rotations import quat_rotate, quat_rotate_inverse
-from mimic_lit.sim.base import BallConfig, QposStateGetters, SimConfig, SimConfigError, SimulatorDescription
+from mimic_lit.sim.base import BallConfig, QposStateGetters, SimConfig, SimConfigError, SimulatorDescription, scene_ball
 
 CONTACT_FORCE_EPS = 1.0e-3
 """Normal ground force [N] above which a body counts as touching the ground."""
@@ -122,12 +122,12 @@ class IsaacLabSim(QposStateGetters, SimulatorDescription):
     the module docstring for the Isaac Lab version followed and what differs from MuJoCo).
     """
 
-    def __init__(self, config: SimConfig | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, objects: Sequence[object] = ()) -> None:
         self.config = config = config or SimConfig(backend="isaaclab")
         # Everything that needs no Isaac Sim is checked first: starting the app takes a while.
-        if config.ball is not None:
+        if scene_ball(objects) is not None:
             raise SimConfigError(
-                "the isaaclab backend does not simulate the soccer ball (SimConfig.ball); "
+                "the isaaclab backend does not simulate the soccer ball (the dribble goal's); "
                 "use backend 'mujoco_cpu' for ball tasks"
             )
         checked = self._configure(config)
@@ -333,7 +333,7 @@ class IsaacLabSim(QposStateGetters, SimulatorDescription):
 
     @property
     def has_ball(self) -> bool:
-        """Always ``False``: this backend has no ball (construction refuses ``SimConfig.ball``)."""
+        """Always ``False``: this backend has no ball (construction refuses a ball scene object)."""
         return False
 
     @property

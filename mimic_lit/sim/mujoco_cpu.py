@@ -26,7 +26,7 @@ How it works, and why:
   ``divergence_threshold``. Any of these, or a MuJoCo error in one simulation, puts that
   environment back into the robot's default pose, flags it in :attr:`MujocoCPU.diverged` and
   counts it; the run continues.
-- Optional ball (``SimConfig.ball``): one free sphere body appended after the robot
+- Optional ball (a :class:`~mimic_lit.sim.base.BallConfig` scene object): one free sphere body appended after the robot
   (:func:`mimic_lit.sim.scene.add_ball`), so its 7 qpos and 6 qvel entries and its body come last
   in the MuJoCo arrays. Every robot getter reads only the robot's slices; the ball's pose and
   velocities are extra columns of the packed array. The contact sensors (world body vs robot body)
@@ -37,12 +37,13 @@ How it works, and why:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import mujoco
 import numpy as np
 import torch
 
-from mimic_lit.sim.base import QposStateGetters, SimConfig, SimConfigError, SimulatorDescription
+from mimic_lit.sim.base import QposStateGetters, SimConfig, SimConfigError, SimulatorDescription, scene_ball
 from mimic_lit.sim.mujoco_model import MujocoSceneMembers, backend_model
 from mimic_lit.sim.scene import CONTACT_WIDTH
 
@@ -69,7 +70,7 @@ class MujocoCPU(MujocoSceneMembers, QposStateGetters, SimulatorDescription):
     Implements :class:`mimic_lit.sim.base.Simulator`. Build it with
     ``make_simulator(SimConfig(robot="g1", num_envs=64))`` or ``MujocoCPU(SimConfig(...))``.
     ``model`` is a copy of the compiled scene (for renderers and tests; editing it does not
-    change the running simulations). With ``SimConfig.ball`` each environment also holds a ball:
+    change the running simulations). With a ball among ``objects`` each environment also holds a ball:
     ``has_ball``, ``ball_pos``/``ball_quat``/``ball_lin_vel``/``ball_ang_vel`` and
     :meth:`reset_ball` (:class:`mimic_lit.sim.base.BallSimulator`); every other member still
     describes the robot alone.
@@ -79,15 +80,15 @@ class MujocoCPU(MujocoSceneMembers, QposStateGetters, SimulatorDescription):
     tensor read each step; see ``docs/benchmarks.md``.
     """
 
-    def __init__(self, config: SimConfig | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, objects: Sequence[object] = ()) -> None:
         if _mj_batch is None:  # pragma: no cover
             raise SimConfigError(f"the mujoco_cpu backend needs mujoco>=4.0 (found {mujoco.__version__})")
         config = config or SimConfig()
         self._configure(config)
         self._np_dtype = np.float32 if config.dtype == "float32" else np.float64
-        self._ball = ball = config.ball
+        self._ball = ball = scene_ball(objects)
         # Robot sizes: with a ball, its body, 7 qpos and 6 qvel entries come after the robot's.
-        self.model, layout = backend_model(config, self._robot, self._sim_dt)
+        self.model, layout = backend_model(config, self._robot, self._sim_dt, ball)
         m = self.model
         self._nu, self._nq, self._nv, self._nbody = layout.nu, layout.nq, layout.nv, layout.nbody
         if ball is not None:
@@ -484,7 +485,7 @@ class MujocoCPU(MujocoSceneMembers, QposStateGetters, SimulatorDescription):
             out[i] -= w[k] * r[j]
             out[i] += v[i]
 
-    # ------------------------------------------------------------------ ball (SimConfig.ball)
+    # ------------------------------------------------------------------ ball (a BallConfig scene object)
     def _ball_view(self, key: str) -> torch.Tensor:
         self._require_ball()
         return self._view(key)

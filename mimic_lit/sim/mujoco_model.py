@@ -98,13 +98,15 @@ def _compile_sim_model(
     return spec.compile()
 
 
-def backend_model(config: SimConfig, robot: RobotSpec, sim_dt: float) -> tuple[mujoco.MjModel, SceneLayout]:
-    """The model a MuJoCo backend steps for ``config`` and where robot and ball sit in it; switches
-    MuJoCo's warning log off first unless ``config.mujoco_log``."""
+def backend_model(
+    config: SimConfig, robot: RobotSpec, sim_dt: float, ball: BallConfig | None = None
+) -> tuple[mujoco.MjModel, SceneLayout]:
+    """The model a MuJoCo backend steps for ``config`` (and ``ball``, if any) and where robot and
+    ball sit in it; switches MuJoCo's warning log off first unless ``config.mujoco_log``."""
     if not config.mujoco_log:
         set_mujoco_log(False)
-    m = build_sim_model(robot, config.control_mode, sim_dt, config.ground_friction, config.gravity, config.ball)
-    return m, scene_layout(m, robot, config.control_mode, config.ball is not None)
+    m = build_sim_model(robot, config.control_mode, sim_dt, config.ground_friction, config.gravity, ball)
+    return m, scene_layout(m, robot, config.control_mode, ball is not None)
 
 
 def set_mujoco_log(enabled: bool) -> None:
@@ -123,7 +125,7 @@ def body_origin_velocity(cvel: torch.Tensor, xpos: torch.Tensor, com: torch.Tens
 
 
 class MujocoSceneMembers:
-    """Members both MuJoCo backends answer from the compiled ``model`` and ``SimConfig.ball``.
+    """Members both MuJoCo backends answer from the compiled ``model`` and the ball among their scene objects.
 
     A backend sets ``model``, ``config``, ``_ball`` and ``_nbody`` (robot bodies) in its constructor.
     """
@@ -139,7 +141,7 @@ class MujocoSceneMembers:
 
     @property
     def has_ball(self) -> bool:
-        """Whether the environments contain a ball (``SimConfig.ball``)."""
+        """Whether the environments contain a ball (a :class:`BallConfig` scene object)."""
         return self._ball is not None
 
     @property
@@ -151,9 +153,9 @@ class MujocoSceneMembers:
     def ball_radius(self) -> float:
         """Radius of the ball in metres (SimConfigError without a ball)."""
         if self._ball is None:
-            raise SimConfigError("this simulator has no ball; set SimConfig.ball (e.g. 'ball: {}' in a recipe's sim section)")
+            raise SimConfigError("this simulator has no ball; a goal that needs one lists it in scene_objects()")
         return float(self._ball.radius)
 
     def _require_ball(self) -> None:
         if self._ball is None:
-            raise SimConfigError("this simulator has no ball; set SimConfig.ball (e.g. BallConfig())")
+            raise SimConfigError("this simulator has no ball; build it with make_simulator(config, objects=[BallConfig()])")

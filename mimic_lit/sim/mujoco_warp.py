@@ -32,6 +32,8 @@ How it works, and why:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import mujoco
 import numpy as np
 import torch
@@ -44,7 +46,7 @@ except ImportError as exc:  # make_simulator turns this into the install hint
 
 wp.config.log_level = wp.LOG_WARNING  # no line per loaded kernel module on every run
 
-from mimic_lit.sim.base import QposStateGetters, SimConfig, SimConfigError, SimulatorDescription
+from mimic_lit.sim.base import QposStateGetters, SimConfig, SimConfigError, SimulatorDescription, scene_ball
 from mimic_lit.sim.mujoco_model import MujocoSceneMembers, backend_model, body_origin_velocity
 from mimic_lit.sim.scene import CONTACT_WIDTH
 
@@ -68,14 +70,14 @@ class MujocoWarp(MujocoSceneMembers, QposStateGetters, SimulatorDescription):
     physics and the tensors (``cuda`` for real use); ``SimConfig.nthread`` is ignored.
     """
 
-    def __init__(self, config: SimConfig | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, objects: Sequence[object] = ()) -> None:
         config = config or SimConfig()
         self._configure(config)
         if self._device.type == "cuda" and not torch.cuda.is_available():
             raise SimConfigError(f"device {config.device!r} requested but torch sees no CUDA device")
         self._wp_device = _warp_device(self._device)
-        self._ball = ball = config.ball
-        self.model, layout = backend_model(config, self._robot, self._sim_dt)
+        self._ball = ball = scene_ball(objects)
+        self.model, layout = backend_model(config, self._robot, self._sim_dt, ball)
         m = self.model
         self._layout = layout
         self._nq, self._nv, self._nbody, self._nu = layout.nq, layout.nv, layout.nbody, layout.nu

@@ -1,25 +1,36 @@
-"""Base class of AMP-style task objectives (steering, location): targets, timers, obs and reward.
+"""The goal plug-in API: :class:`Goal` (N goal instances in batched torch) and :class:`GoalConfig`
+(its options, as a recipe gives them).
 
-A task is pure batched torch over N environments and knows nothing of the simulator: the env
-passes root positions and rotations in (world frame, z up, quaternions (w, x, y, z)) and gets
-observations, rewards and success flags back. Every env owns a countdown timer; when it runs
-out, :meth:`Task.advance` draws a new target for that env only.
+A goal is pure batched torch over N environments and knows nothing of the simulator's insides:
+the env passes root positions and rotations in (world frame, z up, quaternions (w, x, y, z)) and
+gets observations, rewards, success and end flags, and logged metrics back. A goal that needs
+objects in the simulator (the dribble ball) lists them in :meth:`Goal.scene_objects`; the env
+builds the simulator with them and hands it to :meth:`Goal.bind`. Every env owns a countdown
+timer; when it runs out, :meth:`Goal.advance` draws a new target for that env only.
 
-Per control step an env is expected to call ``reward`` (for the step just taken), then
-``advance`` (timers and resampling), then ``observe`` (for the next action); ``reset`` at the
-start of every episode.
+A recipe selects a goal by the import path of its config class, so a goal defined in any
+importable module works without changing this package::
+
+    task:
+      goal:
+        class_path: mimic_lit.envs.tasks.LocationConfig
+        init_args: {dist_max: 5.0}
+
+Per control step an env calls ``reward`` (for the step just taken), ``success``, ``done`` and
+``metrics`` (of the state reached), then ``advance`` (timers and resampling), then ``observe``
+(for the next action); ``reset`` at the start of every episode.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from mimic_lit.errors import MimicLitError
 from mimic_lit.rotations import heading_quat_inv, rotate_per_env, yaw_from_quat
 
-__all__ = ["Task", "check_range", "heading_dir_xy", "horizontal_velocity", "to_heading_frame_xy", "unit_xy"]
+__all__ = ["Goal", "GoalConfig", "check_range", "heading_dir_xy", "horizontal_velocity", "to_heading_frame_xy", "unit_xy"]
 
 
 def unit_xy(angle: torch.Tensor) -> torch.Tensor:
@@ -51,16 +62,32 @@ def check_range(name: str, low: float, high: float, min_value: float = 0.0) -> N
         raise MimicLitError(f"{name} needs {min_value} <= min <= max, got [{low}, {high}]")
 
 
-class Task:
-    """N task instances with per-env targets and resampling timers; subclasses define the objective.
+class GoalConfig:
+    """Options of a goal; subclasses are dataclasses whose fields a recipe sets under
+    ``task.goal.init_args``, and name the goal they build in ``goal_class``."""
+
+    #: the :class:`Goal` subclass :meth:`build` makes (its ``__init__`` takes ``config=`` this object)
+    goal_class: ClassVar[type["Goal"]]
+
+    def build(self, num_envs: int, device: torch.device | str, dtype: torch.dtype, seed: int) -> "Goal":
+        """The goal for ``num_envs`` environments, drawing from its own generator seeded with ``seed``."""
+        return self.goal_class(num_envs, device=device, dtype=dtype, seed=seed, config=self)
+
+
+class Goal:
+    """N goal instances with per-env targets and resampling timers; subclasses define the objective.
 
     Subclasses set ``change_time`` (min, max) seconds and ``weights`` (term name -> weight), list
     their target tensors in ``_state_keys``, and implement ``obs_dim``, ``_draw_targets``,
-    ``observe`` and ``reward_terms``.
+    ``observe`` and ``reward_terms``; optionally ``success``, ``done``, ``metric_names`` with
+    ``metrics``, ``scene_objects``, ``bind`` and ``marker_xy``.
     """
 
     #: Names of the tensor attributes saved by :meth:`state_dict` besides the timers.
     _state_keys: tuple[str, ...] = ()
+    #: Per-step values :meth:`metrics` reports: logged in the step info and averaged per episode
+    #: by evaluation (``val/<name>``).
+    metric_names: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -104,8 +131,26 @@ class Task:
         raise NotImplementedError
 
     def success(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
-        """(N,) bool: whether each env currently meets its objective (default: never)."""
+        """(N,) bool: whether each env currently meets its objective, logged as ``goal_success``
+        (default: never)."""
         return torch.zeros(root_pos.shape[0], dtype=torch.bool, device=root_pos.device)
+
+    def done(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
+        """(N,) bool: envs whose episode this goal ends now, with ``SUCC`` (default: none; the
+        goal's targets are redrawn and the episode goes on)."""
+        return torch.zeros(root_pos.shape[0], dtype=torch.bool, device=root_pos.device)
+
+    def metrics(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-step (N,) values keyed by :attr:`metric_names`, of the state reached (default: none)."""
+        return {}
+
+    def scene_objects(self) -> tuple[object, ...]:
+        """Objects the simulator must hold besides the robot, e.g. a
+        :class:`~mimic_lit.sim.base.BallConfig` (default: none)."""
+        return ()
+
+    def bind(self, sim: Any) -> None:
+        """Called once with the simulator built with :meth:`scene_objects` (default: nothing to do)."""
 
     # -- shared logic -----------------------------------------------------------------------
 
@@ -114,8 +159,14 @@ class Task:
         ``None`` when the goal has no point (steering)."""
         return None
 
+    @property
+    def marker_radius(self) -> float:
+        """Radius (m) of the floor disc ``mimic-lit play`` draws at :meth:`marker_xy`: the goal's
+        success radius where it has one."""
+        return 0.3
+
     def _uniform(self, k: int, low: float, high: float) -> torch.Tensor:
-        """(k,) samples of U[low, high) from the task's own generator."""
+        """(k,) samples of U[low, high) from the goal's own generator."""
         u = torch.rand(k, generator=self.generator, device=self.device, dtype=self.dtype)
         return low + (high - low) * u
 
@@ -153,16 +204,16 @@ class Task:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` saved; shapes must match this task's ``num_envs``."""
+        """Restore what :meth:`state_dict` saved; shapes must match this goal's ``num_envs``."""
         keys = ("time_left",) + self._state_keys
         missing = [k for k in keys + ("generator",) if k not in state]
         if missing:
-            raise MimicLitError(f"task state is missing {', '.join(missing)}")
+            raise MimicLitError(f"goal state is missing {', '.join(missing)}")
         for key in keys:
             current = getattr(self, key)
             value = state[key]
             if tuple(value.shape) != tuple(current.shape):
                 got, want = tuple(value.shape), tuple(current.shape)
-                raise MimicLitError(f"task state {key!r} has shape {got}, expected {want}")
+                raise MimicLitError(f"goal state {key!r} has shape {got}, expected {want}")
             setattr(self, key, value.to(device=self.device, dtype=current.dtype).clone())
         self.generator.set_state(state["generator"].cpu())

@@ -1,9 +1,11 @@
 """Ball dribbling: move a real MuJoCo ball to a goal on the ground.
 
-The ball lives in the simulator (``SimConfig.ball``); this task reads its state from the
-simulator it is bound to, places it in front of the character at every episode start, and draws
-a goal ``dist_min..dist_max`` metres from the character. The episode succeeds (``SUCC``) when the
-ball's centre is within ``goal_radius`` of the goal on the ground plane.
+The goal asks for its ball (``DribbleConfig.ball``) in the simulator through
+:meth:`DribbleGoal.scene_objects`, reads the ball's state from the simulator it is bound to,
+places it in front of the character at every episode start, and draws a goal
+``dist_min..dist_max`` metres from the character. The episode succeeds (``SUCC``) when the ball's
+centre is within ``goal_radius`` of the goal on the ground plane. Logged per step and averaged by
+evaluation: ``goal_ball_dist``, the ball's ground distance from the goal (m).
 
 Observation (8), in the character's heading frame: ball position minus root (3), ball linear
 velocity (3), goal minus root (2, ground plane).
@@ -19,23 +21,24 @@ Reward terms, each in [0, 1] (no MimicKit counterpart; designed for this task):
 Within ``goal_radius`` every term is 1.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+# No ``from __future__ import annotations`` here: the parser must see ``ball``'s real type to turn a
+# recipe's ``ball: {...}`` into a BallConfig inside the goal's ``init_args``.
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from mimic_lit.envs.tasks.base import Task, check_range, to_heading_frame_xy, unit_xy
+from mimic_lit.envs.tasks.base import Goal, GoalConfig, check_range, to_heading_frame_xy, unit_xy
 from mimic_lit.errors import MimicLitError
 from mimic_lit.rotations import heading_quat_inv, rotate_per_env, yaw_from_quat
+from mimic_lit.sim.base import BallConfig
 
-__all__ = ["DribbleConfig", "DribbleTask"]
+__all__ = ["DribbleConfig", "DribbleGoal"]
 
 
 @dataclass
-class DribbleConfig:
-    """Goal placement, ball placement and reward of the dribbling task.
+class DribbleConfig(GoalConfig):
+    """Goal placement, the ball, its placement and the reward of the dribbling goal.
 
     Attributes:
         dist_min, dist_max: goal distance from the character at episode start (m).
@@ -45,6 +48,7 @@ class DribbleConfig:
         ball_speed: ``v*``, the ball speed toward the goal that earns the full velocity term (m/s).
         vel_scale, near_scale, goal_scale: exponential scales of the three terms.
         w_ball_vel, w_near_ball, w_ball_goal: term weights (sum 1 keeps the reward in [0, 1]).
+        ball: the ball the simulator adds to every environment (default: a size-5 soccer ball).
     """
 
     dist_min: float = 2.0
@@ -59,6 +63,7 @@ class DribbleConfig:
     w_ball_vel: float = 0.4
     w_near_ball: float = 0.2
     w_ball_goal: float = 0.4
+    ball: BallConfig = field(default_factory=BallConfig)
 
     def __post_init__(self) -> None:
         check_range("dribble dist", self.dist_min, self.dist_max)
@@ -68,12 +73,11 @@ class DribbleConfig:
             raise MimicLitError("dribble distances, speeds, scales and weights must be non-negative")
 
 
-class DribbleTask(Task):
+class DribbleGoal(Goal):
     """N goals for N balls; bind the simulator that holds the balls with :meth:`bind` first."""
 
     _state_keys = ("goal_xy",)
-    #: the env ends an episode with SUCC where :meth:`success` is True
-    ends_on_success = True
+    metric_names = ("goal_ball_dist",)
 
     def __init__(
         self,
@@ -95,17 +99,21 @@ class DribbleTask(Task):
         self.goal_xy = torch.zeros(self.num_envs, 2, device=self.device, dtype=dtype)
         self.sim: Any = None
 
+    def scene_objects(self) -> tuple[BallConfig]:
+        """The ball, one per environment."""
+        return (self.config.ball,)
+
     def bind(self, sim: Any) -> None:
-        """Use the balls of ``sim`` (a simulator built with ``SimConfig.ball``)."""
+        """Use the balls of ``sim`` (a simulator built with :meth:`scene_objects`)."""
         if not getattr(sim, "has_ball", False):
-            raise MimicLitError("the dribble goal needs a ball in the simulator: set sim.ball (e.g. 'ball: {}')")
+            raise MimicLitError("the dribble goal needs a simulator built with its ball (scene_objects())")
         if sim.num_envs != self.num_envs:
             raise MimicLitError(f"dribble goal for {self.num_envs} envs bound to a simulator with {sim.num_envs}")
         self.sim = sim
 
     def _ball(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self.sim is None:
-            raise MimicLitError("DribbleTask.bind(sim) must be called before the task is used")
+            raise MimicLitError("DribbleGoal.bind(sim) must be called before the goal is used")
         return self.sim.ball_pos.to(self.dtype), self.sim.ball_lin_vel.to(self.dtype)
 
     @property
@@ -171,11 +179,23 @@ class DribbleTask(Task):
         ball_pos, _ = self._ball()
         return self._scored(ball_pos[:, :2])
 
+    def done(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
+        """(N,) bool: a scored ball ends the episode (``SUCC``)."""
+        return self.success(root_pos, root_quat)
+
     def marker_xy(self) -> torch.Tensor:
         """(N, 2) the goal the ball must reach."""
         return self.goal_xy
 
-    def ball_goal_distance(self) -> torch.Tensor:
-        """(N,) ground-plane distance of each ball from its goal (m), for logging."""
+    @property
+    def marker_radius(self) -> float:
+        """``goal_radius``: the ball within it scores."""
+        return float(self.config.goal_radius)
+
+    def metrics(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``goal_ball_dist``: (N,) ground-plane distance of each ball from its goal (m)."""
         ball_pos, _ = self._ball()
-        return (self.goal_xy - ball_pos[:, :2]).norm(dim=-1)
+        return {"goal_ball_dist": (self.goal_xy - ball_pos[:, :2]).norm(dim=-1)}
+
+
+DribbleConfig.goal_class = DribbleGoal

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import torch
 
 from mimic_lit.envs.tasks.base import (
-    Task,
+    Goal,
+    GoalConfig,
     check_range,
     heading_dir_xy,
     horizontal_velocity,
@@ -30,14 +31,14 @@ from mimic_lit.envs.tasks.base import (
 )
 from mimic_lit.errors import MimicLitError
 
-__all__ = ["LocationConfig", "LocationTask"]
+__all__ = ["LocationConfig", "LocationGoal"]
 
 _POS_SCALE = 0.5  # MimicKit's position-term scale, exp(-0.5 |delta|^2)
 _VEL_SCALE = 4.0  # MimicKit's velocity-term scale, exp(-4 shortfall^2)
 
 
 @dataclass
-class LocationConfig:
+class LocationConfig(GoalConfig):
     """Location targets and reward; defaults are MimicKit's humanoid values.
 
     Attributes:
@@ -45,7 +46,7 @@ class LocationConfig:
         change_time_min, change_time_max: range of the time between two target draws (s).
         speed: ``v*``, the speed towards the target that earns the full velocity term (m/s).
         dist_threshold: radius around the target counting as reached (m): there the velocity and
-            facing terms are 1 and :meth:`LocationTask.success` is True.
+            facing terms are 1 and :meth:`LocationGoal.success` is True.
         w_pos, w_vel, w_face: term weights (sum 1 keeps the reward in [0, 1]).
     """
 
@@ -67,7 +68,7 @@ class LocationConfig:
             raise MimicLitError("location speed, dist_threshold and weights must be non-negative")
 
 
-class LocationTask(Task):
+class LocationGoal(Goal):
     """N ground targets with timers; see the module docstring."""
 
     _state_keys = ("tar_xy",)
@@ -107,6 +108,11 @@ class LocationTask(Task):
         """(N, 2) the target location."""
         return self.tar_xy
 
+    @property
+    def marker_radius(self) -> float:
+        """``dist_threshold``: the target counts as reached within it."""
+        return float(self.config.dist_threshold)
+
     def _reached(self, root_pos: torch.Tensor) -> torch.Tensor:
         """(N,) bool: root within ``dist_threshold`` of the target (squared distances compared)."""
         dist_sq = (self.tar_xy - root_pos[:, :2]).square().sum(-1)
@@ -134,3 +140,6 @@ class LocationTask(Task):
     def success(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
         """(N,) bool: root within ``dist_threshold`` of the target."""
         return self._reached(root_pos)
+
+
+LocationConfig.goal_class = LocationGoal

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import torch
 
 from mimic_lit.envs.tasks.base import (
-    Task,
+    Goal,
+    GoalConfig,
     check_range,
     heading_dir_xy,
     horizontal_velocity,
@@ -26,11 +27,11 @@ from mimic_lit.envs.tasks.base import (
 )
 from mimic_lit.errors import MimicLitError
 
-__all__ = ["SteeringConfig", "SteeringTask"]
+__all__ = ["SteeringConfig", "SteeringGoal"]
 
 
 @dataclass
-class SteeringConfig:
+class SteeringConfig(GoalConfig):
     """Steering targets and reward; defaults are MimicKit's humanoid values.
 
     The humanoid runs at 0.5-5 m/s; for the G1 use a speed range of about 0.3-1.2 m/s.
@@ -61,7 +62,7 @@ class SteeringConfig:
             raise MimicLitError("steering vel_scale and weights must be non-negative")
 
 
-class SteeringTask(Task):
+class SteeringGoal(Goal):
     """N steering targets (direction, speed, facing) with timers; see the module docstring."""
 
     _state_keys = ("tar_dir", "tar_speed", "face_dir")
@@ -116,3 +117,6 @@ class SteeringTask(Task):
         vel_term = torch.where(along < 0, torch.zeros_like(err), torch.exp(-self.config.vel_scale * err))
         face_term = (self.face_dir * heading_dir_xy(root_quat)).sum(-1).clamp(0.0, 1.0)
         return {"vel": vel_term, "face": face_term}
+
+
+SteeringConfig.goal_class = SteeringGoal
