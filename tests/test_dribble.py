@@ -10,7 +10,8 @@ from mimic_lit.envs.amp import AMPConfig
 from mimic_lit.envs.protocol import Done
 from mimic_lit.envs.tasks import DribbleConfig
 from mimic_lit.errors import MimicLitError
-from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv, load_motion_library
+from mimic_lit.envs.tracking import TrackingConfig, TrackingEnv
+from mimic_lit.motion.loading import load_motion_library
 from mimic_lit.sim.base import SimConfig, make_simulator
 
 G1_WALK = "shipped:g1/kimodo_walk"
