@@ -105,7 +105,7 @@ class DribbleGoal(Goal):
 
     def bind(self, sim: Any) -> None:
         """Use the balls of ``sim`` (a simulator built with :meth:`scene_objects`)."""
-        if not getattr(sim, "has_ball", False):
+        if not sim.has_ball:
             raise MimicLitError("the dribble goal needs a simulator built with its ball (scene_objects())")
         if sim.num_envs != self.num_envs:
             raise MimicLitError(f"dribble goal for {self.num_envs} envs bound to a simulator with {sim.num_envs}")
