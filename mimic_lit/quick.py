@@ -125,12 +125,13 @@ def quick_config(cfg: Any, recipe_stem: str | None = None) -> str:
 
 def split_quick(args: list[str]) -> tuple[list[str], list[str]] | None:
     """``args`` split at the first ``--quick`` into (before, after), further ``--quick`` dropped;
-    ``None`` without one. A ``--quick`` with no ``--config`` before it is an error (nothing to shrink)."""
-    if "--quick" not in args:
+    ``None`` without one or with ``--help``. A ``--quick`` with no ``--config`` before it is an error
+    (nothing to shrink)."""
+    if "--quick" not in args or "-h" in args or "--help" in args:
         return None
     at = args.index("--quick")
     before, after = list(args[:at]), [a for a in args[at + 1:] if a != "--quick"]
-    if not any(a == "--config" or a.startswith("--config=") for a in before):
+    if not any(a in ("--config", "-c") or a.startswith("--config=") for a in before):
         raise MimicLitError("--quick shrinks the recipe given before it: put it after --config <recipe>")
     return before, after
 
@@ -141,14 +142,15 @@ def last_config_stem(args: list[str]) -> str | None:
     for i, a in enumerate(args):
         if a.startswith("--config="):
             stem = PurePosixPath(a.split("=", 1)[1]).stem
-        elif a == "--config" and i + 1 < len(args):
+        elif a in ("--config", "-c") and i + 1 < len(args):
             stem = PurePosixPath(args[i + 1]).stem
     return stem
 
 
 class QuickAction(argparse.Action):
     """``--quick`` in ``--help``. The flag itself is taken out of the arguments before parsing by
-    ``MimicLitCLI.parse_arguments``, which applies :func:`quick_config` in its place."""
+    ``MimicLitCLI.parse_arguments``, which applies :func:`quick_config` in its place (the parser only
+    meets it next to ``--help``, which prints the help and exits)."""
 
     def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
         kwargs.setdefault("help", "shrink the recipe given before it to the tiny size CI trains (mimic_lit/quick.py): "
@@ -157,4 +159,4 @@ class QuickAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: Any, cfg: Any, values: Any, option_string: str | None = None) -> None:
-        raise MimicLitError("--quick is only understood by mimic-lit fit|validate|test|predict")
+        pass
