@@ -46,7 +46,7 @@ def test_a_section_left_at_its_class_default_gets_the_quick_value_below_it():
 
 
 def test_build_from_recipe_quick_shrinks_what_the_recipe_left_out(tmp_path):
-    from mimic_lit.play import build_from_recipe
+    from mimic_lit.checkpoint import build_from_recipe
 
     recipe = yaml.safe_load((ROOT / "recipes" / "ase_humanoid.yaml").read_text())
     del recipe["model"]["init_args"]["encoder"]  # the class default: 1024-1024

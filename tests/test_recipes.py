@@ -97,28 +97,31 @@ def test_quick_shrinks_the_recipe_and_leaves_later_options_alone(capsys):
     cfg = _printed_config(
         capsys, "--config", recipe, "--data.init_args.horizon", "16", "--quick",
         "--trainer.max_epochs", "5", "--model.init_args.actor.hidden", "[32]", "--data.init_args.sim.num_envs", "3",
-        "--data.init_args.task.disc_steps", "6",
+        "--data.init_args.task.init_args.disc_steps", "6",
     )  # fmt: skip
     model, data = cfg["model"]["init_args"], cfg["data"]["init_args"]
+    task, full_task = data["task"]["init_args"], full["data"]["init_args"]["task"]["init_args"]
     # options after --quick win
     assert cfg["trainer"]["max_epochs"] == 5 and model["actor"]["hidden"] == [32]
-    assert data["sim"]["num_envs"] == 3 and data["task"]["disc_steps"] == 6
+    assert data["sim"]["num_envs"] == 3 and task["disc_steps"] == 6
     # --quick shrinks everything before it, an option given before it included
-    assert data["horizon"] == 8 and data["val_episodes"] == 2 and data["task"]["episode_length"] == 2.0
+    assert data["horizon"] == 8 and data["val_episodes"] == 2 and task["episode_length"] == 2.0
     assert model["critic"]["hidden"] == [64, 64] and model["disc"]["hidden"] == [64, 32]
     assert model["disc_buffer_size"] == 96 and model["disc_replay_samples"] == 16
     assert cfg["trainer"]["default_root_dir"] == "runs/quick_amp_humanoid_walk"
     # and leaves the recipe's other settings as they are
     assert model["actor_optim"] == full["model"]["init_args"]["actor_optim"]
-    assert data["task"]["disc_global_obs"] == full["data"]["init_args"]["task"]["disc_global_obs"]
+    assert task["disc_global_obs"] == full_task["disc_global_obs"]
 
 
 def test_quick_sets_only_keys_the_recipe_classes_take(capsys):
     cfg = _printed_config(capsys, "--config", str(ROOT / "recipes" / "deepmimic_g1_walk.yaml"), "--quick")
-    assert "disc_buffer_size" not in cfg["model"]["init_args"] and "disc_steps" not in cfg["data"]["init_args"]["task"]
+    assert "disc_buffer_size" not in cfg["model"]["init_args"]
+    assert "disc_steps" not in cfg["data"]["init_args"]["task"]["init_args"]
     assert cfg["data"]["init_args"]["sim"]["num_envs"] == 8
-    hlc = _printed_config(capsys, "--config", str(ROOT / "recipes" / "ase_g1_dribble_hlc.yaml"), "--quick")["data"]["init_args"]
-    assert hlc["llc_quick"] is True and hlc["llc_steps"] == 2 and hlc["task"]["latent_dim"] == 8
+    hlc = _printed_config(capsys, "--config", str(ROOT / "recipes" / "ase_g1_dribble_hlc.yaml"), "--quick")
+    hlc = hlc["data"]["init_args"]["task"]["init_args"]
+    assert hlc["llc_quick"] is True and hlc["llc_steps"] == 2 and hlc["latent_dim"] == 8
     assert hlc["llc_config"] == "recipes/ase_g1.yaml"  # read with --quick: llc_quick
     assert hlc["llc_ckpt_path"] == "runs/quick_ase_g1/checkpoints/last.ckpt"  # the quick run of the low-level recipe
 
