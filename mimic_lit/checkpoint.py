@@ -30,34 +30,59 @@ def _read_recipe(config: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def build_from_recipe(config: str | os.PathLike, overrides: dict[str, Any] | None = None):
+def build_from_recipe(config: str | os.PathLike, overrides: dict[str, Any] | None = None, quick: bool = False):
     """(method, data module) instantiated from a recipe's ``model`` and ``data`` sections, exactly as
     ``mimic-lit fit`` would (jsonargparse, subclass mode). ``overrides`` maps dotted keys inside the
-    data module's ``init_args`` (e.g. ``{"task.motion": "shipped:g1/kimodo_run"}``) to new values."""
+    data module's ``init_args`` (e.g. ``{"task.motion": "shipped:g1/kimodo_run"}``) to new values;
+    ``quick`` shrinks the recipe as ``--quick`` does (:mod:`mimic_lit.quick`), before the overrides."""
     from jsonargparse import ArgumentParser
     from lightning.pytorch import LightningDataModule, LightningModule
 
     recipe = _read_recipe(config)
-    data_section = recipe["data"]
-    for dotted, value in (overrides or {}).items():
-        node = data_section.setdefault("init_args", {})
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-            if isinstance(node, dict) and "class_path" in node:  # a class given by path: its options
-                node = node.setdefault("init_args", {})
-        node[leaf] = value
+    sections = {"model": recipe["model"], "data": recipe["data"]}
     parser = ArgumentParser(exit_on_error=False)
     parser.add_subclass_arguments(LightningModule, "model", required=True)
     parser.add_subclass_arguments(LightningDataModule, "data", required=True)
+    if quick:  # the quick values depend on the classes' keys: parse once, then add them
+        from mimic_lit.quick import nested, quick_overrides
+
+        _merge(sections, nested(quick_overrides(_parse(parser, sections, config), Path(config).stem)))
+    for dotted, value in (overrides or {}).items():
+        node = sections["data"].setdefault("init_args", {})
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            if isinstance(node.get(key), str):  # a class given by name alone
+                node[key] = {"class_path": node[key]}
+            elif not isinstance(node.get(key), dict):  # absent, or null (its class default)
+                node[key] = {}
+            node = node[key]
+            if "class_path" in node:  # a class given by path: its options
+                node = node.setdefault("init_args", {})
+        node[leaf] = value
+    init = parser.instantiate_classes(_parse(parser, sections, config))
+    return init.model, init.data
+
+
+def _parse(parser: Any, sections: dict[str, Any], config: str | os.PathLike) -> Any:
+    """``sections`` parsed (defaults filled in); a rejected one is a one-line :class:`MimicLitError`."""
     try:
-        cfg = parser.parse_object({"model": recipe["model"], "data": data_section})
+        return parser.parse_object(sections)
     except Exception as exc:  # jsonargparse raises its own ArgumentError types
         from mimic_lit.config_errors import summarize_parser_error
 
         raise MimicLitError(summarize_parser_error(str(exc), ["--config", str(config)], parser)) from exc
-    init = parser.instantiate_classes(cfg)
-    return init.model, init.data
+
+
+def _merge(into: dict[str, Any], update: dict[str, Any]) -> None:
+    """Deep-merge ``update`` into ``into`` (``update`` wins; a class given by name alone keeps it)."""
+    for key, value in update.items():
+        old = into.get(key)
+        if isinstance(value, dict) and isinstance(old, str):
+            old = into[key] = {"class_path": old}
+        if isinstance(value, dict) and isinstance(old, dict):
+            _merge(old, value)
+        else:
+            into[key] = value
 
 
 def load_policy(
@@ -65,15 +90,17 @@ def load_policy(
     ckpt_path: str | os.PathLike,
     overrides: dict[str, Any] | None = None,
     what: str = "checkpoint",
+    quick: bool = False,
 ):
     """(method with the checkpoint's weights, data module) for playing a trained policy.
 
     The checkpoint is read with :func:`~mimic_lit.checkpoint_io.load_checkpoint` (tensors and plain
-    values only); ``what`` names it in error messages."""
+    values only); ``what`` names it in error messages. ``quick``: the recipe as ``--quick`` shrinks it
+    (the checkpoint of a quick run)."""
     from mimic_lit.checkpoint_io import load_checkpoint
 
     ckpt = load_checkpoint(ckpt_path, what)  # weights_only=True; checked before the envs are built
-    model, dm = build_from_recipe(config, overrides)
+    model, dm = build_from_recipe(config, overrides, quick=quick)
     model.on_load_checkpoint(ckpt)  # builds the networks for the stored sizes
     model.load_state_dict(ckpt["state_dict"])
     model.eval()

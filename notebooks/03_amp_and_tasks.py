@@ -25,7 +25,7 @@
 #
 # Here a G1 learns to walk in commanded directions (steering) from the 12-clip `g1_locomotion`
 # dataset, launched from a recipe exactly as on the command line. With `MIMIC_LIT_TINY=1` it runs
-# the 2-iteration CI twin of the recipe.
+# the recipe with `--quick`: 2 tiny iterations, as CI does.
 
 # %%
 import os
@@ -37,7 +37,7 @@ import yaml
 
 TINY = os.environ.get("MIMIC_LIT_TINY") == "1"
 REPO = Path(os.environ.get("MIMIC_LIT_REPO", Path.cwd().parent))
-RECIPE = REPO / "recipes" / ("quick/amp_g1_steering.yaml" if TINY else "amp_g1_steering.yaml")
+RECIPE = REPO / "recipes" / "amp_g1_steering.yaml"
 MINUTES = 6
 
 # %% [markdown]
@@ -63,9 +63,10 @@ print(yaml.safe_dump({"model": recipe["model"]["init_args"], "task": recipe["dat
 # %%
 from mimic_lit.cli import main
 
-RUN = Path("runs/notebooks", Path(recipe["trainer"]["default_root_dir"]).name)  # this notebook's run folder
+RUN = Path("runs/notebooks", ("quick_" if TINY else "") + Path(recipe["trainer"]["default_root_dir"]).name)  # this notebook's run folder
 shutil.rmtree(RUN, ignore_errors=True)  # a new run each time (fit refuses to overwrite a run's checkpoint)
-args = ["fit", "--config", str(RECIPE), "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(RUN)]
+args = ["fit", "--config", str(RECIPE), *(["--quick"] if TINY else []), "--trainer.enable_progress_bar", "false",
+        "--trainer.default_root_dir", str(RUN)]
 if not TINY:
     args += ["--trainer.max_time", f"00:00:{MINUTES:02d}:00", "--trainer.check_val_every_n_epoch", "1000"]
 assert main(args) == 0

@@ -18,7 +18,7 @@
 # from the simulator, so throughput is the first thing to scale. On a CPU, `MujocoCPU` steps N
 # robots on MuJoCo's own thread pool (`sim.nthread`) with the GIL released; torch runs the
 # networks in batches of N. This notebook measures how the simulator scales with N and threads on
-# this machine, trains a quick recipe in 2 data-parallel processes and checks that both hold the
+# this machine, trains a recipe with `--quick` in 2 data-parallel processes and checks that both hold the
 # same networks, then lists what exists for GPUs and clusters, and how far each part is tested.
 #
 # With `MIMIC_LIT_TINY=1` it measures fewer, shorter points.
@@ -97,7 +97,7 @@ plt.show()
 # naming the first tensor that differs between ranks. Add it to any run with
 # `--trainer.callbacks+=mimic_lit.callbacks.RankSyncCheck --trainer.callbacks.every_n_iterations 10`.
 #
-# The cell below trains the quick G1 recipe (8 envs x 8 steps per rank, 2 iterations) on 2 ranks
+# The cell below trains the G1 walk recipe with `--quick` (8 envs x 8 steps per rank, 2 iterations) on 2 ranks
 # in a subprocess, with the check after every iteration and each rank's tensors saved
 # (`dump_dir`), then compares the two ranks' files itself, as `tests/test_ddp.py` does.
 
@@ -113,7 +113,7 @@ work = Path(tempfile.mkdtemp(prefix="mimic_lit_ddp_"))
 dump = work / "ranks"
 cmd = [
     sys.executable, "-m", "mimic_lit.cli", "fit",
-    "--config", str(REPO / "recipes" / "quick" / "deepmimic_g1_walk.yaml"),
+    "--config", str(REPO / "recipes" / "deepmimic_g1_walk.yaml"), "--quick",
     "--config", str(REPO / "configs" / "trainers" / "ddp_cpu.yaml"),
     "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
     "--trainer.callbacks+=mimic_lit.callbacks.RankSyncCheck", "--trainer.callbacks.every_n_iterations", "1",
@@ -137,7 +137,7 @@ shutil.rmtree(work)
 # The two ranks hold bit-identical networks and statistics, and the normaliser has seen both
 # ranks' samples. On a bigger machine raise `--trainer.devices` together with the threads
 # (`--data.init_args.sim.nthread`, `--data.init_args.torch_threads`) so that ranks x threads
-# stays within the cores. Tests in CI train the quick DeepMimic and AMP recipes this way.
+# stays within the cores. Tests in CI train the DeepMimic and AMP recipes with `--quick` this way.
 #
 # ## GPUs, clusters, mixed precision
 #
@@ -148,8 +148,8 @@ shutil.rmtree(work)
 #   cuda`, `pip install "mimic-lit[gpu]"`): the same compiled MuJoCo scene, stepped for all
 #   environments at once by Warp kernels in float32, with torch reading and writing the Warp
 #   arrays in place and each control step replayed as a CUDA graph. CI runs it on Warp's CPU
-#   device, where it agrees with `MujocoCPU` to 1e-4 over 10 control steps and trains a quick
-#   recipe; there it is ~100x slower than MuJoCo C and compiles its kernels for 1-2 minutes, so
+#   device, where it agrees with `MujocoCPU` to 1e-4 over 10 control steps and trains a recipe
+#   with `--quick`; there it is ~100x slower than MuJoCo C and compiles its kernels for 1-2 minutes, so
 #   this notebook does not run it. It has not yet run on a GPU.
 #   See [Simulator backends](../../backends/#mujoco-warp).
 # - **DDP on GPUs**: `configs/trainers/ddp_gpu.yaml`, one NCCL rank per GPU with 4,096 MuJoCo-Warp

@@ -1,8 +1,8 @@
-"""Record or check the numbers every quick recipe logs in its first 2 iterations (its fingerprint).
+"""Record or check the numbers every recipe logs in its 2 ``--quick`` iterations (its fingerprint).
 
 A refactor that must not change behaviour should leave every logged loss, reward and validation
-metric of every quick recipe as it was. This script runs each ``recipes/quick/*.yaml`` for 2
-iterations through the real CLI, in a fresh folder, exactly as ``tests/test_recipes.py`` does,
+metric of every recipe's quick run as it was. This script runs each ``recipes/*.yaml`` with ``--quick``
+(2 iterations) through the real CLI, in a fresh folder, exactly as ``tests/test_recipes.py`` does,
 and reads the scalars it logged (speeds such as ``perf/*`` and ``rollout/samples_per_s`` are left out):
 
     python scripts/quick_fingerprints.py record            # writes tests/data/quick_fingerprints.json
@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = sorted((ROOT / "recipes" / "quick").glob("*.yaml"))
+RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
 FINGERPRINTS = ROOT / "tests" / "data" / "quick_fingerprints.json"
 #: Scalars that describe learning and evaluation, not the machine's speed.
 KEPT_PREFIXES = ("train/", "rollout/", "episode/", "val/")
@@ -53,19 +53,19 @@ def _fit(recipe: Path, cwd: Path, *extra: str) -> None:
     os.chdir(cwd)
     sys.argv = ["mimic-lit"]
     try:
-        MimicLitCLI(args=["fit", "--config", str(recipe), *QUIET, *extra])
+        MimicLitCLI(args=["fit", "--config", str(recipe), "--quick", *QUIET, *extra])
     finally:
         os.chdir(old)
         sys.argv = argv
 
 
 def run_recipe(recipe: Path) -> dict[str, list[float]]:
-    """The fingerprint of ``recipe``'s 2-iteration run in a fresh folder (a high-level controller
-    first trains its low-level policy for 1 iteration there, as the recipe test does)."""
+    """The fingerprint of ``recipe``'s 2-iteration ``--quick`` run in a fresh folder (a high-level
+    controller first trains its low-level policy, quick, for 1 iteration there, as the recipe test does)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "llc_ckpt_path" in recipe.read_text():
-            _fit(ROOT / "recipes" / "quick" / "ase_g1.yaml", work, "--trainer.max_epochs", "1")
+            _fit(ROOT / "recipes" / "ase_g1.yaml", work, "--trainer.max_epochs", "1")
         _fit(recipe, work)
         return fingerprint(read_scalars(work / "runs" / f"quick_{recipe.stem}"))
 
@@ -88,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("record", "check"))
     parser.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance of check (default 1e-6)")
-    parser.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these quick recipes")
+    parser.add_argument("--only", nargs="*", default=None, metavar="STEM", help="only these recipes (file names without .yaml)")
     args = parser.parse_args(argv)
-    recipes = [r for r in QUICK if args.only is None or r.stem in args.only]
+    recipes = [r for r in RECIPES if args.only is None or r.stem in args.only]
     recorded = json.loads(FINGERPRINTS.read_text()) if FINGERPRINTS.is_file() else {}
     failed = 0
     for recipe in recipes:

@@ -6,7 +6,7 @@
   bytes, flushes them to disk and SIGKILLs the process, the way a kill or a power cut in the middle
   of the write would.
 
-    python tests/fit_probe.py fit --config recipes/quick/deepmimic_g1_walk.yaml ...
+    python tests/fit_probe.py fit --config recipes/deepmimic_g1_walk.yaml --quick ...
 """
 
 from __future__ import annotations

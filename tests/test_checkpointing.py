@@ -28,11 +28,11 @@ from mimic_lit.errors import MimicLitError
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "tests" / "fit_probe.py"
-RECIPE = ROOT / "recipes" / "quick" / "deepmimic_g1_walk.yaml"
-RUN = Path("runs") / "quick_deepmimic_g1_walk"  # the recipe's default_root_dir, relative to the cwd
+RECIPE = ROOT / "recipes" / "deepmimic_g1_walk.yaml"  # run with --quick (first in SMALL)
+RUN = Path("runs") / "quick_deepmimic_g1_walk"  # the quick run folder, relative to the cwd
 ITERATIONS = 8  # every run below ends after this many iterations
 SMALL = [
-    "--data.init_args.sim.num_envs", "4", "--model.init_args.actor.hidden", "[16]",
+    "--quick", "--data.init_args.sim.num_envs", "4", "--model.init_args.actor.hidden", "[16]",
     "--model.init_args.critic.hidden", "[16]", "--trainer.enable_progress_bar", "false",
     "--trainer.enable_model_summary", "false",
 ]  # fmt: skip
@@ -40,7 +40,7 @@ MARKER = re.compile(r"^iteration done: (\d+)$", re.M)
 
 
 class Fit:
-    """A ``mimic-lit fit`` subprocess of the quick recipe in ``cwd``; stdout and stderr go to files."""
+    """A ``mimic-lit fit`` subprocess of the recipe with --quick in ``cwd``; stdout and stderr go to files."""
 
     def __init__(self, cwd: Path, *extra: str, env: dict[str, str] | None = None, tag: str = "fit") -> None:
         self.out, self.err = cwd / f"{tag}.out", cwd / f"{tag}.err"

@@ -18,14 +18,14 @@ from mimic_lit.callbacks.rank_sync import first_mismatch, synced_state
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
-SAMPLES_PER_RANK_ITERATION = 8 * 8  # quick recipes: 8 envs x 8 steps
+SAMPLES_PER_RANK_ITERATION = 8 * 8  # --quick: 8 envs x 8 steps
 
 
 def _fit_ddp(recipe: str, cwd: Path) -> Path:
-    """Train ``recipes/quick/<recipe>.yaml`` for its 2 iterations on 2 CPU ranks; returns the dump folder."""
+    """Train ``recipes/<recipe>.yaml --quick`` for its 2 iterations on 2 CPU ranks; returns the dump folder."""
     dump = cwd / "ranks"
     cmd = [
-        sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(ROOT / "recipes" / "quick" / f"{recipe}.yaml"),
+        sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(ROOT / "recipes" / f"{recipe}.yaml"), "--quick",
         "--config", str(ROOT / "configs" / "trainers" / "ddp_cpu.yaml"), *QUIET,
         "--trainer.callbacks+=mimic_lit.callbacks.RankSyncCheck", "--trainer.callbacks.every_n_iterations", "1",
         "--trainer.callbacks.dump_dir", str(dump),

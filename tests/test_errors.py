@@ -21,7 +21,7 @@ from mimic_lit import cli
 from mimic_lit.errors import MimicLitError, find_user_error
 
 REPO = Path(__file__).resolve().parents[1]
-RECIPE = REPO / "recipes" / "quick" / "deepmimic_humanoid_walk.yaml"
+RECIPE = REPO / "recipes" / "deepmimic_humanoid_walk.yaml"  # run with --quick
 
 
 def sha256(path: Path) -> str:
@@ -40,7 +40,7 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Comple
 
 
 def recipe_with(tmp_path: Path, old: str, new: str, name: str = "recipe.yaml") -> tuple[Path, int]:
-    """A copy of the quick recipe with ``old`` replaced by ``new``; returns it and the edited line's number."""
+    """A copy of the recipe with ``old`` replaced by ``new``; returns it and the edited line's number."""
     text = RECIPE.read_text()
     assert text.count(old) == 1, old
     text = text.replace(old, new)
@@ -89,7 +89,7 @@ def run_in_process(argv: list[str], capsys) -> tuple[int, list[str], str]:
 def test_numeric_fields_are_checked_at_construction(option, line, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     before = sha256(RECIPE)
-    code, errors, err = run_in_process(["fit", "--config", str(RECIPE), "--trainer.default_root_dir", "runs/x", option],
+    code, errors, err = run_in_process(["fit", "--config", str(RECIPE), "--quick", "--trainer.default_root_dir", "runs/x", option],
                                        capsys)
     assert code == 2, err
     assert errors == [f"error: {line}"], err
@@ -100,9 +100,9 @@ def test_numeric_fields_are_checked_at_construction(option, line, tmp_path, monk
 
 def test_num_envs_zero_in_a_recipe(tmp_path):
     """The recipe value reaches the user as the field, not as a derived minibatch message."""
-    recipe, _ = recipe_with(tmp_path, "num_envs: 8", "num_envs: 0")
+    recipe, _ = recipe_with(tmp_path, "num_envs: 256", "num_envs: 0")
     before = sha256(recipe)
-    proc = run_cli("fit", "--config", recipe.name, cwd=tmp_path)
+    proc = run_cli("fit", "--config", recipe.name, cwd=tmp_path)  # not --quick: it would set num_envs
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert lines[-1] == "error: sim.num_envs must be >= 1, got 0"
@@ -112,9 +112,9 @@ def test_num_envs_zero_in_a_recipe(tmp_path):
 
 # --------------------------------------------------------------------------- config typos
 def test_misspelt_key_is_one_line_with_a_suggestion(tmp_path):
-    recipe, number = recipe_with(tmp_path, "num_envs: 8", "num_env: 8")
+    recipe, number = recipe_with(tmp_path, "num_envs: 256", "num_env: 256")
     before = sha256(recipe)
-    proc = run_cli("fit", "--config", recipe.name, cwd=tmp_path)
+    proc = run_cli("fit", "--config", recipe.name, "--quick", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         f"error: unknown key 'num_env' in data.init_args.sim (did you mean 'num_envs'?) (recipe.yaml, line {number})"
@@ -127,19 +127,19 @@ def test_misspelt_key_is_one_line_with_a_suggestion(tmp_path):
     "old, new, expected",
     [
         ("algorithm: ppo", "algorythm: ppo", "unknown key 'algorythm' in model.init_args (did you mean 'algorithm'?)"),
-        ("episode_length: 2.0", "episode_lenght: 2.0",
+        ("episode_length: 10.0", "episode_lenght: 10.0",
          "unknown key 'episode_lenght' in data.init_args.task (did you mean 'episode_length'?)"),
-        ("lr: 1.0e-4", "lrr: 1.0e-4", "unknown key 'lrr' in model.init_args.actor_optim (did you mean 'lr'?)"),
-        ("max_epochs: 2", "max_epoch: 2", "unknown key 'max_epoch' in trainer (did you mean 'max_epochs'?)"),
+        ("lr: 2.0e-4", "lrr: 2.0e-4", "unknown key 'lrr' in model.init_args.actor_optim (did you mean 'lr'?)"),
+        ("max_epochs: 3000", "max_epoch: 3000", "unknown key 'max_epoch' in trainer (did you mean 'max_epochs'?)"),
         ("trainer:", "trainr:", "unknown key 'trainr' (did you mean 'trainer'?)"),
-        ("num_envs: 8", "num_envs: many", "data.init_args.sim.num_envs: expected int, got many"),
+        ("num_envs: 256", "num_envs: many", "data.init_args.sim.num_envs: expected int, got many"),
         ("methods.DeepMimic", "methods.DeepMimc", "model: no class 'DeepMimc' in mimic_lit.methods (did you mean 'DeepMimic'?)"),
     ],
 )
 def test_config_mistakes_name_key_file_and_line(old, new, expected, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     recipe, number = recipe_with(tmp_path, old, new)
-    code, errors, err = run_in_process(["fit", "--config", "recipe.yaml"], capsys)
+    code, errors, err = run_in_process(["fit", "--config", "recipe.yaml", "--quick"], capsys)
     assert code == 2
     assert errors == [f"error: {expected} (recipe.yaml, line {number})"], err
     assert len(err.splitlines()) == 1, err
@@ -182,7 +182,7 @@ def test_the_old_goal_syntax_says_what_to_write_instead(old, new, expected, tmp_
 )
 def test_command_line_mistakes(option, expected, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    code, errors, err = run_in_process(["fit", "--config", str(RECIPE), option], capsys)
+    code, errors, err = run_in_process(["fit", "--config", str(RECIPE), "--quick", option], capsys)
     assert code == 2
     assert errors == [f"error: {expected}"], err
     assert tree(tmp_path) == set()
@@ -204,8 +204,8 @@ def test_missing_config_file(tmp_path, monkeypatch, capsys):
 
 
 def test_debug_shows_the_parser_message(tmp_path):
-    recipe_with(tmp_path, "num_envs: 8", "num_env: 8")
-    proc = run_cli("fit", "--config", "recipe.yaml", cwd=tmp_path, env={"MIMIC_LIT_DEBUG": "1"})
+    recipe_with(tmp_path, "num_envs: 256", "num_env: 256")
+    proc = run_cli("fit", "--config", "recipe.yaml", "--quick", cwd=tmp_path, env={"MIMIC_LIT_DEBUG": "1"})
     assert proc.returncode == 2
     assert "Option 'num_env' is not accepted" in proc.stderr and "usage:" in proc.stderr
 
@@ -214,7 +214,7 @@ def test_debug_shows_the_parser_message(tmp_path):
 def test_unknown_robot_at_construction(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     recipe, _ = recipe_with(tmp_path, "robot: humanoid", "robot: g2")
-    code, errors, err = run_in_process(["fit", "--config", "recipe.yaml"], capsys)
+    code, errors, err = run_in_process(["fit", "--config", "recipe.yaml", "--quick"], capsys)
     assert code == 2
     assert errors == ["error: unknown robot 'g2'; choose one of: g1, humanoid, k1, t1 (sim.robot)"], err
     assert tree(tmp_path) == {"recipe.yaml"}
@@ -227,7 +227,7 @@ def test_a_fit_failing_in_setup_leaves_no_run_folder(tmp_path):
     (other / "config.yaml").write_text("kept: true\n")
     files = tree(tmp_path)
     # the humanoid simulator cannot track a G1 clip: found while the data module sets up
-    args = ["fit", "--config", str(RECIPE), "--data.init_args.task.motion", "shipped:g1/kimodo_walk",
+    args = ["fit", "--config", str(RECIPE), "--quick", "--data.init_args.task.motion", "shipped:g1/kimodo_walk",
             "--data.init_args.sim.num_envs", "4", "--data.init_args.horizon", "4"]
     proc = run_cli(*args, "--trainer.default_root_dir", "runs/new", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr

@@ -23,7 +23,7 @@ from mimic_lit.play import record_episode
 from mimic_lit.robots import get_robot
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "recipes" / "quick" / "deepmimic_g1_walk.yaml"
+RECIPE = ROOT / "recipes" / "deepmimic_g1_walk.yaml"  # trained, loaded and exported with --quick
 
 
 def _fit(recipe: Path, workdir: Path, epochs: int) -> None:
@@ -31,7 +31,7 @@ def _fit(recipe: Path, workdir: Path, epochs: int) -> None:
     os.chdir(workdir)
     sys.argv = ["mimic-lit"]
     try:
-        MimicLitCLI(args=["fit", "--config", str(recipe), "--trainer.max_epochs", str(epochs),
+        MimicLitCLI(args=["fit", "--config", str(recipe), "--quick", "--trainer.max_epochs", str(epochs),
                           "--trainer.enable_progress_bar", "false"])
     finally:
         os.chdir(old)
@@ -52,13 +52,13 @@ def walk_ckpt(tmp_path_factory) -> Path:
 def walk_onnx(walk_ckpt: Path) -> Path:
     """That checkpoint exported by ``mimic-lit export`` (which checks it on 1,000 observations itself)."""
     out = walk_ckpt.parent / "walk.onnx"
-    assert main(["export", "--config", str(RECIPE), "--ckpt_path", str(walk_ckpt), "--out", str(out)]) == 0
+    assert main(["export", "--config", str(RECIPE), "--quick", "--ckpt_path", str(walk_ckpt), "--out", str(out)]) == 0
     return out
 
 
 def test_onnx_export_matches_the_torch_policy_on_1000_observations(walk_ckpt: Path, walk_onnx: Path):
     out = walk_onnx
-    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 1})
+    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 1}, quick=True)
     assert float(model.obs_normalizer.count) > 0  # the normaliser is trained, so it matters that it is inside
     gen = torch.Generator().manual_seed(1)
     norm = model.obs_normalizer
@@ -75,7 +75,7 @@ def test_onnx_export_matches_the_torch_policy_on_1000_observations(walk_ckpt: Pa
 
 
 def test_export_metadata_describes_robot_gains_rate_and_observation_layout(walk_ckpt: Path, tmp_path: Path):
-    result = export_checkpoint(RECIPE, walk_ckpt, "torchscript", tmp_path / "walk.pt", check_samples=200)
+    result = export_checkpoint(RECIPE, walk_ckpt, "torchscript", tmp_path / "walk.pt", check_samples=200, quick=True)
     assert result.max_abs_diff <= 1e-5 and result.checked == 200
     meta = read_metadata(result.path)
     assert meta == json.loads(json.dumps(result.metadata))
@@ -92,7 +92,7 @@ def test_export_metadata_describes_robot_gains_rate_and_observation_layout(walk_
     assert names[:3] == ["root_height", "root_rot", "root_lin_vel"] and "target3/key_pos" in names
     assert meta["recipe"]["model"]["class_path"].endswith("DeepMimic")
     # TorchScript gives the same actions as the torch policy, through run_exported
-    model, _ = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 1})
+    model, _ = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 1}, quick=True)
     obs = torch.randn(50, meta["obs_dim"], generator=torch.Generator().manual_seed(2))
     assert (run_exported(result.path, obs) - model.act(obs)).abs().max() <= 1e-5
 
@@ -101,7 +101,7 @@ def test_sim2sim_reproduces_the_in_framework_episode(walk_ckpt: Path, walk_onnx:
     onnx_path = walk_onnx
     runner = Sim2Sim(onnx_path)
     ep = runner.run_episode(0, 0.0, max_seconds=1.0)
-    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 1})
+    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 1}, quick=True)
     rec = record_episode(model, dm.build_env(1, 0, rand_reset=False), max_seconds=1.0)
     assert ep.errors["body_pos_err"].size >= 5
     # same episode: the same number of steps, and the errors step by step within 10 %
@@ -121,10 +121,10 @@ def test_sim2sim_and_export_refuse_what_they_cannot_do(walk_ckpt: Path, walk_onn
     onnx_path = walk_onnx
     assert main(["sim2sim", "--policy", str(onnx_path), "--robot", "k1"]) != 0
     assert "is a policy for 'g1', not 'k1'" in capsys.readouterr().err
-    assert main(["export", "--config", str(RECIPE), "--ckpt_path", str(walk_ckpt), "--out", str(onnx_path)]) != 0
+    assert main(["export", "--config", str(RECIPE), "--quick", "--ckpt_path", str(walk_ckpt), "--out", str(onnx_path)]) != 0
     assert "pass --overwrite" in capsys.readouterr().err
     with pytest.raises(MimicLitError, match="unknown export format"):
-        export_checkpoint(RECIPE, walk_ckpt, "tflite", tmp_path / "x")
+        export_checkpoint(RECIPE, walk_ckpt, "tflite", tmp_path / "x", quick=True)
     plain = tmp_path / "plain.onnx"
     import onnx
     from onnx import TensorProto, helper
@@ -149,7 +149,7 @@ def test_predict_returns_the_evaluation_episodes(walk_ckpt: Path):
     """``Trainer.predict`` (``mimic-lit predict``) plays the deterministic evaluation episodes."""
     from lightning import Trainer
 
-    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 3, "val_episodes": 3, "val_rand_reset": False})
+    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 3, "val_episodes": 3, "val_rand_reset": False}, quick=True)
     trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
     (episodes,) = trainer.predict(model, datamodule=dm)
     assert episodes["length_s"].shape == (3,) and bool((episodes["length_s"] > 0).all())

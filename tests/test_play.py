@@ -15,7 +15,7 @@ from mimic_lit.checkpoint import load_policy
 from mimic_lit.play import record_episode
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "recipes" / "quick" / "deepmimic_g1_walk.yaml"
+RECIPE = ROOT / "recipes" / "deepmimic_g1_walk.yaml"  # trained and played with --quick
 
 
 def test_play_records_and_renders_policy_beside_reference(tmp_path: Path):
@@ -23,14 +23,14 @@ def test_play_records_and_renders_policy_beside_reference(tmp_path: Path):
     os.chdir(tmp_path)
     sys.argv = ["mimic-lit"]
     try:
-        MimicLitCLI(args=["fit", "--config", str(RECIPE), "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"])
+        MimicLitCLI(args=["fit", "--config", str(RECIPE), "--quick", "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"])
     finally:
         os.chdir(old)
         sys.argv = argv
     ckpt = tmp_path / "runs" / "quick_deepmimic_g1_walk" / "checkpoints" / "last.ckpt"
     assert ckpt.is_file()
 
-    model, dm = load_policy(RECIPE, ckpt, {"sim.num_envs": 1})
+    model, dm = load_policy(RECIPE, ckpt, {"sim.num_envs": 1}, quick=True)
     env = dm.build_env(1, 0, rand_reset=False)
     rec = record_episode(model, env, max_seconds=0.3)
     assert rec.sim_qpos.shape == rec.ref_qpos.shape and rec.sim_qpos.shape[0] >= 2
@@ -39,7 +39,7 @@ def test_play_records_and_renders_policy_beside_reference(tmp_path: Path):
     assert rec.times[0] == 0.0 and np.all(np.diff(rec.times) > 0)
 
     out = tmp_path / "play.gif"
-    code = main(["play", "--config", str(RECIPE), "--ckpt_path", str(ckpt), "--out", str(out),
+    code = main(["play", "--config", str(RECIPE), "--quick", "--ckpt_path", str(ckpt), "--out", str(out),
                  "--seconds", "0.3", "--width", "64", "--height", "48", "--quality", "fast"])
     assert code == 0
     with Image.open(out) as gif:
@@ -52,7 +52,7 @@ def _train_one_iteration(recipe: Path, tmp_path: Path) -> None:
     os.chdir(tmp_path)
     sys.argv = ["mimic-lit"]
     try:
-        MimicLitCLI(args=["fit", "--config", str(recipe), "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"])
+        MimicLitCLI(args=["fit", "--config", str(recipe), "--quick", "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"])
     finally:
         os.chdir(old)
         sys.argv = argv
@@ -79,12 +79,12 @@ def test_renderer_draws_the_ball_only_when_the_pose_has_it_and_the_goal_disc():
 
 
 def test_play_of_an_amp_dribble_policy_records_the_ball_and_goal_and_shows_the_policy_alone(tmp_path: Path):
-    recipe = ROOT / "recipes" / "quick" / "amp_g1_dribble.yaml"
+    recipe = ROOT / "recipes" / "amp_g1_dribble.yaml"
     _train_one_iteration(recipe, tmp_path)
     ckpt = tmp_path / "runs" / "quick_amp_g1_dribble" / "checkpoints" / "last.ckpt"
     assert ckpt.is_file()
 
-    model, dm = load_policy(recipe, ckpt, {"sim.num_envs": 1})
+    model, dm = load_policy(recipe, ckpt, {"sim.num_envs": 1}, quick=True)
     env = dm.build_env(1, 0, rand_reset=False)
     rec = record_episode(model, env, max_seconds=0.3)
     t = rec.sim_qpos.shape[0]
@@ -97,7 +97,7 @@ def test_play_of_an_amp_dribble_policy_records_the_ball_and_goal_and_shows_the_p
     assert "body_pos_err_cm" not in rec.summary() and "final_goal_ball_dist" in rec.summary()
 
     out = tmp_path / "dribble.gif"
-    code = main(["play", "--config", str(recipe), "--ckpt_path", str(ckpt), "--out", str(out),
+    code = main(["play", "--config", str(recipe), "--quick", "--ckpt_path", str(ckpt), "--out", str(out),
                  "--seconds", "0.2", "--width", "64", "--height", "48", "--quality", "fast"])
     assert code == 0
     with Image.open(out) as gif:

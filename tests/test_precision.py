@@ -36,7 +36,7 @@ def _fit(recipe: str, precision: str, cwd: Path) -> tuple[MimicLitCLI, RecordAct
     sys.argv = ["mimic-lit"]
     try:
         cli = MimicLitCLI(
-            args=["--config", str(ROOT / "recipes" / "quick" / f"{recipe}.yaml"), "--trainer.precision", precision,
+            args=["--config", str(ROOT / "recipes" / f"{recipe}.yaml"), "--quick", "--trainer.precision", precision,
                   "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"],
             run=False,
         )  # fmt: skip

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from mimic_lit.predictions import episode_rows, summary_row
+from mimic_lit.quick import QUICK_VALUES
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "recipes" / "quick" / "deepmimic_g1_walk.yaml"
-VAL_EPISODES = yaml.safe_load(RECIPE.read_text())["data"]["init_args"]["val_episodes"]
+RECIPE = ROOT / "recipes" / "deepmimic_g1_walk.yaml"  # trained and evaluated with --quick
+VAL_EPISODES = next(value for _, key, value, _ in QUICK_VALUES if key == ("val_episodes",))
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -35,7 +35,7 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Completed
 def quick_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """(working folder, the finished ``fit``) of the quick G1 walk recipe, run as a user runs it."""
     work = tmp_path_factory.mktemp("predict_run")
-    proc = run_cli("fit", "--config", str(RECIPE), "--trainer.enable_progress_bar", "false", cwd=work)
+    proc = run_cli("fit", "--config", str(RECIPE), "--quick", "--trainer.enable_progress_bar", "false", cwd=work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (work / "runs" / "quick_deepmimic_g1_walk" / "checkpoints" / "last.ckpt").is_file()
     return work, proc
@@ -43,7 +43,7 @@ def quick_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 
 def _predict(work: Path, *extra: str) -> subprocess.CompletedProcess:
     ckpt = work / "runs" / "quick_deepmimic_g1_walk" / "checkpoints" / "last.ckpt"
-    return run_cli("predict", "--config", str(RECIPE), "--ckpt_path", str(ckpt),
+    return run_cli("predict", "--config", str(RECIPE), "--quick", "--ckpt_path", str(ckpt),
                    "--trainer.enable_progress_bar", "false", *extra, cwd=work)
 
 

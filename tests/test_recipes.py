@@ -1,5 +1,6 @@
-"""Every quick recipe through the real CLI: 2 iterations with finite losses, a checkpoint and logged
-metrics, and exact resume (2 iterations + resume from last.ckpt + 2 more == 4 straight)."""
+"""Every recipe through the real CLI with ``--quick``: 2 iterations with finite losses, a checkpoint and
+logged metrics, and exact resume (2 iterations + resume from last.ckpt + 2 more == 4 straight); and what
+``--quick`` sets, and leaves to the options after it."""
 
 from __future__ import annotations
 
@@ -16,14 +17,13 @@ import torch
 from mimic_lit.commands.train import MimicLitCLI
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = sorted((ROOT / "recipes" / "quick").glob("*.yaml"))
-FULL = sorted((ROOT / "recipes").glob("*.yaml"))
+RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 FINGERPRINT_RTOL = 1e-5  # the refactoring check itself uses 1e-6: scripts/quick_fingerprints.py check
 
 
 def _fingerprints_module():
-    """``scripts/quick_fingerprints.py``, which records what every quick recipe logs in 2 iterations."""
+    """``scripts/quick_fingerprints.py``, which records what every recipe logs in its 2 quick iterations."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("quick_fingerprints", ROOT / "scripts" / "quick_fingerprints.py")
@@ -33,12 +33,12 @@ def _fingerprints_module():
 
 
 def _fit(recipe: Path, cwd: Path, *extra: str) -> MimicLitCLI:
-    """``mimic-lit fit --config <recipe> ...`` in-process (imports and compiled models are reused), in ``cwd``."""
+    """``mimic-lit fit --config <recipe> --quick ...`` in-process (imports and compiled models are reused), in ``cwd``."""
     old, argv = os.getcwd(), sys.argv
     os.chdir(cwd)
     sys.argv = ["mimic-lit"]  # LightningCLI warns when pytest's own argv sits next to args=
     try:
-        return MimicLitCLI(args=["fit", "--config", str(recipe), *QUIET, *extra])
+        return MimicLitCLI(args=["fit", "--config", str(recipe), "--quick", *QUIET, *extra])
     finally:
         os.chdir(old)
         sys.argv = argv
@@ -72,19 +72,75 @@ def _assert_same_tensors(a, b, where: str = "") -> None:
         assert a == b, where
 
 
-def test_quick_recipes_exist_for_every_recipe():
-    assert {p.name for p in QUICK} >= {"deepmimic_g1_walk.yaml", "deepmimic_humanoid_walk.yaml", "deepmimic_humanoid_spinkick.yaml"}
-    assert {p.name for p in FULL} == {p.name for p in QUICK}
+def _printed_config(capsys, *args: str) -> dict:
+    """The config ``mimic-lit fit <args> --print_config`` prints (parsed only: nothing is built or run)."""
+    import yaml
+
+    argv = sys.argv
+    sys.argv = ["mimic-lit"]
+    try:
+        with pytest.raises(SystemExit):
+            MimicLitCLI(args=["fit", *args, "--print_config"])
+    finally:
+        sys.argv = argv
+    return yaml.safe_load(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("recipe", QUICK, ids=[p.stem for p in QUICK])
+def test_recipes_exist():
+    assert {p.name for p in RECIPES} >= {"deepmimic_g1_walk.yaml", "deepmimic_humanoid_walk.yaml", "deepmimic_humanoid_spinkick.yaml"}
+    assert not (ROOT / "recipes" / "quick").exists()  # one recipe per experiment; --quick makes its CI size
+
+
+def test_quick_shrinks_the_recipe_and_leaves_later_options_alone(capsys):
+    recipe = str(ROOT / "recipes" / "amp_humanoid_walk.yaml")
+    full = _printed_config(capsys, "--config", recipe)
+    cfg = _printed_config(
+        capsys, "--config", recipe, "--data.init_args.horizon", "16", "--quick",
+        "--trainer.max_epochs", "5", "--model.init_args.actor.hidden", "[32]", "--data.init_args.sim.num_envs", "3",
+        "--data.init_args.task.init_args.disc_steps", "6",
+    )  # fmt: skip
+    model, data = cfg["model"]["init_args"], cfg["data"]["init_args"]
+    task, full_task = data["task"]["init_args"], full["data"]["init_args"]["task"]["init_args"]
+    # options after --quick win
+    assert cfg["trainer"]["max_epochs"] == 5 and model["actor"]["hidden"] == [32]
+    assert data["sim"]["num_envs"] == 3 and task["disc_steps"] == 6
+    # --quick shrinks everything before it, an option given before it included
+    assert data["horizon"] == 8 and data["val_episodes"] == 2 and task["episode_length"] == 2.0
+    assert model["critic"]["hidden"] == [64, 64] and model["disc"]["hidden"] == [64, 32]
+    assert model["disc_buffer_size"] == 96 and model["disc_replay_samples"] == 16
+    assert cfg["trainer"]["default_root_dir"] == "runs/quick_amp_humanoid_walk"
+    # and leaves the recipe's other settings as they are
+    assert model["actor_optim"] == full["model"]["init_args"]["actor_optim"]
+    assert task["disc_global_obs"] == full_task["disc_global_obs"]
+
+
+def test_quick_sets_only_keys_the_recipe_classes_take(capsys):
+    cfg = _printed_config(capsys, "--config", str(ROOT / "recipes" / "deepmimic_g1_walk.yaml"), "--quick")
+    assert "disc_buffer_size" not in cfg["model"]["init_args"]
+    assert "disc_steps" not in cfg["data"]["init_args"]["task"]["init_args"]
+    assert cfg["data"]["init_args"]["sim"]["num_envs"] == 8
+    hlc = _printed_config(capsys, "--config", str(ROOT / "recipes" / "ase_g1_dribble_hlc.yaml"), "--quick")
+    hlc = hlc["data"]["init_args"]["task"]["init_args"]
+    assert hlc["llc_quick"] is True and hlc["llc_steps"] == 2 and hlc["latent_dim"] == 8
+    assert hlc["llc_config"] == "recipes/ase_g1.yaml"  # read with --quick: llc_quick
+    assert hlc["llc_ckpt_path"] == "runs/quick_ase_g1/checkpoints/last.ckpt"  # the quick run of the low-level recipe
+
+
+def test_quick_before_the_recipe_is_one_error_line(capsys):
+    from mimic_lit import cli
+
+    assert cli.main(["fit", "--quick", "--config", str(ROOT / "recipes" / "deepmimic_g1_walk.yaml")]) == 2
+    assert capsys.readouterr().err == "error: --quick shrinks the recipe given before it: put it after --config <recipe>\n"
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[p.stem for p in RECIPES])
 def test_quick_recipe_runs_and_resumes_exactly(recipe: Path, tmp_path: Path):
     name = f"quick_{recipe.stem}"
     straight, split = tmp_path / "straight", tmp_path / "split"
     straight.mkdir(), split.mkdir()
     if "llc_ckpt_path" in recipe.read_text():  # a high-level controller: train its low-level policy first
         for cwd in (split, straight):
-            _fit(ROOT / "recipes" / "quick" / "ase_g1.yaml", cwd, "--trainer.max_epochs", "1")
+            _fit(ROOT / "recipes" / "ase_g1.yaml", cwd, "--trainer.max_epochs", "1")
 
     # 2 iterations: finite losses, metrics in TensorBoard, a checkpoint
     cli = _fit(recipe, split)
@@ -130,9 +186,9 @@ def test_quick_recipe_runs_and_resumes_exactly(recipe: Path, tmp_path: Path):
 
 def test_awr_fragment_and_console_command(tmp_path: Path):
     """The user's path: `mimic-lit fit --config <recipe> --config configs/methods/awr.yaml` in a subprocess."""
-    recipe = ROOT / "recipes" / "quick" / "deepmimic_humanoid_walk.yaml"
+    recipe = ROOT / "recipes" / "deepmimic_humanoid_walk.yaml"
     proc = subprocess.run(
-        [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(recipe), "--config", str(ROOT / "configs/methods/awr.yaml"),
+        [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(recipe), "--quick", "--config", str(ROOT / "configs/methods/awr.yaml"),
          "--trainer.max_epochs", "1", *QUIET],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
@@ -147,7 +203,7 @@ def test_wandb_offline_logger(tmp_path: Path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
-    recipe = ROOT / "recipes" / "quick" / "deepmimic_g1_walk.yaml"
+    recipe = ROOT / "recipes" / "deepmimic_g1_walk.yaml"
     cli = _fit(recipe, tmp_path, "--trainer.max_epochs", "1", "--config", str(ROOT / "configs/trainers/wandb_offline.yaml"))
     assert type(cli.trainer.logger).__name__ == "WandbLogger"
     assert list((tmp_path / "runs").rglob("*.wandb")), "no offline wandb run written"

@@ -77,7 +77,7 @@ def test_yaml_robot_trains_a_quick_recipe_through_the_cli(tmp_path: Path) -> Non
     proc = subprocess.run(
         [
             sys.executable, "-m", "mimic_lit.cli", "fit",
-            "--config", str(REPO / "recipes/quick/deepmimic_k1_walk.yaml"),
+            "--config", str(REPO / "recipes/deepmimic_k1_walk.yaml"), "--quick",
             "--data.init_args.sim.robot", str(path),
             "--trainer.max_epochs", "1",
             "--trainer.default_root_dir", str(run_dir),
@@ -111,7 +111,7 @@ def test_bad_yaml_robot_through_the_cli_is_one_error_line(tmp_path: Path) -> Non
     proc = subprocess.run(
         [
             sys.executable, "-m", "mimic_lit.cli", "fit",
-            "--config", str(REPO / "recipes/quick/deepmimic_k1_walk.yaml"),
+            "--config", str(REPO / "recipes/deepmimic_k1_walk.yaml"), "--quick",
             "--data.init_args.sim.robot", str(path),
             "--trainer.default_root_dir", str(tmp_path / "run"),
         ],

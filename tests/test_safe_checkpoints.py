@@ -27,8 +27,8 @@ from mimic_lit.checkpoint_io import CheckpointError, check_ckpt_path, load_check
 from mimic_lit.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-RECIPE = REPO / "recipes" / "quick" / "deepmimic_humanoid_walk.yaml"
-HLC_RECIPE = REPO / "recipes" / "quick" / "ase_g1_dribble_hlc.yaml"
+RECIPE = REPO / "recipes" / "deepmimic_humanoid_walk.yaml"  # always with --quick
+HLC_RECIPE = REPO / "recipes" / "ase_g1_dribble_hlc.yaml"
 TINY = ["--data.init_args.sim.num_envs", "4", "--data.init_args.horizon", "4", "--data.init_args.val_episodes", "1"]
 REFUSE = "a checkpoint may only hold tensors and plain values, and mimic-lit never runs code from a file"
 
@@ -74,7 +74,7 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Comple
 def real_ckpt(tmp_path_factory) -> Path:
     """``last.ckpt`` of one tiny DeepMimic iteration (a real ``mimic-lit fit``)."""
     root = tmp_path_factory.mktemp("real")
-    proc = run_cli("fit", "--config", str(RECIPE), "--trainer.max_epochs", "1", "--trainer.default_root_dir", "run",
+    proc = run_cli("fit", "--config", str(RECIPE), "--quick", "--trainer.max_epochs", "1", "--trainer.default_root_dir", "run",
                    *TINY, cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     path = root / "run" / "checkpoints" / "last.ckpt"
@@ -172,16 +172,16 @@ def test_check_ckpt_path_leaves_lightning_names_alone(tmp_path):
 def _commands(path: str) -> dict[str, tuple[list[str], str]]:
     """command name -> (argv, the role the error names the file by)."""
     return {
-        "fit --ckpt_path": (["fit", "--config", str(RECIPE), "--trainer.default_root_dir", "runs/x", *TINY,
+        "fit --ckpt_path": (["fit", "--config", str(RECIPE), "--quick", "--trainer.default_root_dir", "runs/x", *TINY,
                              "--ckpt_path", path], "checkpoint"),
-        "validate": (["validate", "--config", str(RECIPE), *TINY, "--ckpt_path", path], "checkpoint"),
-        "test": (["test", "--config", str(RECIPE), *TINY, "--ckpt_path", path], "checkpoint"),
-        "predict": (["predict", "--config", str(RECIPE), *TINY, "--ckpt_path", path], "checkpoint"),
-        "play": (["play", "--config", str(RECIPE), "--ckpt_path", path, "--out", "out.mp4"], "checkpoint"),
-        "export": (["export", "--config", str(RECIPE), "--ckpt_path", path, "--out", "policy.onnx"], "checkpoint"),
-        "init_from": (["fit", "--config", str(RECIPE), "--trainer.default_root_dir", "runs/y", *TINY,
+        "validate": (["validate", "--config", str(RECIPE), "--quick", *TINY, "--ckpt_path", path], "checkpoint"),
+        "test": (["test", "--config", str(RECIPE), "--quick", *TINY, "--ckpt_path", path], "checkpoint"),
+        "predict": (["predict", "--config", str(RECIPE), "--quick", *TINY, "--ckpt_path", path], "checkpoint"),
+        "play": (["play", "--config", str(RECIPE), "--quick", "--ckpt_path", path, "--out", "out.mp4"], "checkpoint"),
+        "export": (["export", "--config", str(RECIPE), "--quick", "--ckpt_path", path, "--out", "policy.onnx"], "checkpoint"),
+        "init_from": (["fit", "--config", str(RECIPE), "--quick", "--trainer.default_root_dir", "runs/y", *TINY,
                        "--trainer.max_epochs", "1", "--model.init_args.init_from", path], "init_from checkpoint"),
-        "llc_ckpt_path": (["fit", "--config", str(HLC_RECIPE), "--trainer.default_root_dir", "runs/z", *TINY,
+        "llc_ckpt_path": (["fit", "--config", str(HLC_RECIPE), "--quick", "--trainer.default_root_dir", "runs/z", *TINY,
                            "--data.init_args.task.init_args.llc_ckpt_path", path], "low-level checkpoint"),
     }
 
@@ -212,8 +212,8 @@ def test_every_command_refuses_bad_checkpoints_on_one_line(bad, kind, command, c
 @pytest.mark.parametrize(
     "kind, argv",
     [
-        ("malicious", ["play", "--config", str(RECIPE), "--ckpt_path", "bad/malicious.ckpt"]),
-        ("truncated", ["fit", "--config", str(RECIPE), "--trainer.default_root_dir", "runs/x", "--ckpt_path",
+        ("malicious", ["play", "--config", str(RECIPE), "--quick", "--ckpt_path", "bad/malicious.ckpt"]),
+        ("truncated", ["fit", "--config", str(RECIPE), "--quick", "--trainer.default_root_dir", "runs/x", "--ckpt_path",
                        "bad/truncated.ckpt"]),
     ],
 )
@@ -230,7 +230,7 @@ def test_a_terminal_sees_one_line(bad, kind, argv):
 
 def test_debug_shows_the_traceback(bad):
     work = bad["truncated"].parent.parent
-    proc = run_cli("export", "--config", str(RECIPE), "--ckpt_path", "bad/truncated.ckpt", cwd=work,
+    proc = run_cli("export", "--config", str(RECIPE), "--quick", "--ckpt_path", "bad/truncated.ckpt", cwd=work,
                    env={"MIMIC_LIT_DEBUG": "1"})
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr and "PytorchStreamReader" in proc.stderr
@@ -239,7 +239,7 @@ def test_debug_shows_the_traceback(bad):
 
 def test_weights_only_false_is_refused(real_ckpt, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    code = main(["validate", "--config", str(RECIPE), *TINY, "--ckpt_path", str(real_ckpt), "--weights_only", "false"])
+    code = main(["validate", "--config", str(RECIPE), "--quick", *TINY, "--ckpt_path", str(real_ckpt), "--weights_only", "false"])
     assert code == 2
     assert "error: --weights_only false is not supported" in capsys.readouterr().err
 
@@ -248,7 +248,7 @@ def test_weights_only_false_is_refused(real_ckpt, capsys, monkeypatch, tmp_path)
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, real_ckpt) -> Path:
     folder = tmp_path_factory.mktemp("exported")
-    assert main(["export", "--config", str(RECIPE), "--ckpt_path", str(real_ckpt), "--out",
+    assert main(["export", "--config", str(RECIPE), "--quick", "--ckpt_path", str(real_ckpt), "--out",
                  str(folder / "policy.onnx"), "--check-samples", "10"]) == 0
     return folder / "policy.onnx"
 

@@ -118,9 +118,9 @@ def test_quick_recipe_trains_on_the_warp_backend(tmp_path):
     import sys
     from pathlib import Path
 
-    recipe = Path(__file__).resolve().parent.parent / "recipes" / "quick" / "deepmimic_g1_walk.yaml"
+    recipe = Path(__file__).resolve().parent.parent / "recipes" / "deepmimic_g1_walk.yaml"
     proc = subprocess.run(
-        [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(recipe), "--data.init_args.sim.backend", "mujoco_warp",
+        [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(recipe), "--quick", "--data.init_args.sim.backend", "mujoco_warp",
          "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )  # fmt: skip

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, metavar="YAML",
                         help="recipe the policy was trained with (or the config.yaml its run saved)")
     parser.add_argument("--ckpt_path", "--ckpt-path", required=True, metavar="CKPT", help="checkpoint (e.g. last.ckpt)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the recipe as `mimic-lit fit --quick` shrank it (a checkpoint of a quick run)")
     parser.add_argument("--format", choices=("onnx", "torchscript"), default="onnx", help="file format (default: onnx)")
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="output file (default: the checkpoint's name with .onnx or .pt)")
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(out, overwrite=args.overwrite)
     if args.check_samples < 2:
         raise MimicLitError(f"--check-samples must be >= 2, got {args.check_samples}")
-    result = export_checkpoint(args.config, args.ckpt_path, args.format, out, args.check_samples)
+    result = export_checkpoint(args.config, args.ckpt_path, args.format, out, args.check_samples, quick=args.quick)
     meta = result.metadata
     print(f"wrote {result.path} ({result.path.stat().st_size / 1024:.0f} KiB, {args.format})")
     print(f"  {meta['method']} policy for {meta['robot']}: {meta['obs_dim']} observations -> "

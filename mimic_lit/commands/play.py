@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options (imports nothing heavy, so ``--help`` is instant)."""
     parser.add_argument("--config", required=True, metavar="YAML", help="recipe the policy was trained with")
     parser.add_argument("--ckpt_path", "--ckpt-path", required=True, metavar="CKPT", help="checkpoint (e.g. last.ckpt)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the recipe as `mimic-lit fit --quick` shrank it (a checkpoint of a quick run)")
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="output video, .mp4 or .gif (without it, only the episode summary is printed)")
     parser.add_argument("--motion", default=None, metavar="CLIP",
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"sim.num_envs": 1, "sim.nthread": 1, "task.seed": args.seed, "sim.seed": args.seed}
     if args.motion is not None:
         overrides["task.motion"] = args.motion
-    model, dm = load_policy(args.config, args.ckpt_path, overrides)
+    model, dm = load_policy(args.config, args.ckpt_path, overrides, quick=args.quick)
     env = dm.build_env(1, 0, rand_reset=args.random_start)
     record = record_episode(model, env, args.seconds, deterministic=not args.stochastic)
     summary = record.summary()

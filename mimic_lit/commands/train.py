@@ -47,6 +47,12 @@ class MimicLitCLI(LightningCLI):
 
         super().__init__(LightningModule, LightningDataModule, args=args, **kwargs)
 
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        """``--quick`` (:mod:`mimic_lit.quick`) in every subcommand's ``--help``; :meth:`parse_arguments` applies it."""
+        from mimic_lit.quick import QuickAction
+
+        parser.add_argument("--quick", action=QuickAction)
+
     def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any):
         """Add ``predict``'s own options (``--out``, ``--overwrite``) to its parser only."""
         parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
@@ -57,6 +63,31 @@ class MimicLitCLI(LightningCLI):
                                 help="also write the per-episode results to this .json or .csv file")
             parser.add_argument("--overwrite", action=ActionYesNo, default=False, help="replace --out if it exists")
         return parser
+
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        """``--quick`` (:mod:`mimic_lit.quick`): the arguments before it are parsed first, and the quick
+        values for that config go in where it stood, as a config text (options after it still win)."""
+        import sys
+
+        from mimic_lit.quick import last_config_stem, quick_config, split_quick
+
+        argv = sys.argv[1:] if args is None else args
+        split = split_quick(argv) if isinstance(argv, list) else None
+        if split is None:
+            return super().parse_arguments(parser, args)
+        before, after = split
+        first = parser.parse_args([a for a in before if not a.startswith("--print_config")])
+        subcommand = first.get("subcommand")  # None when built with run=False: no subcommands
+        text = quick_config(first[subcommand] if subcommand else first, last_config_stem(before))
+        quick_args = [*before, "--config", text, *after]
+        if args is not None:
+            return super().parse_arguments(parser, quick_args)
+        saved = sys.argv
+        sys.argv = [saved[0], *quick_args]
+        try:
+            super().parse_arguments(parser, None)
+        finally:
+            sys.argv = saved
 
     def before_predict(self) -> None:
         """Check ``--out`` before anything runs; print (and write) the per-episode table at the end."""

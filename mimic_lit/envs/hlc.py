@@ -39,11 +39,14 @@ class HLCConfig(ASEConfig):
         llc_config: recipe the low-level ASE policy was trained with.
         llc_ckpt_path: its checkpoint.
         llc_steps: low-level control steps per high-level action.
+        llc_quick: read ``llc_config`` with ``--quick`` (:mod:`mimic_lit.quick`; ``--quick`` sets it):
+            the low-level policy of a quick run was trained quick-sized.
     """
 
     llc_config: str = ""
     llc_ckpt_path: str = ""
     llc_steps: int = 5
+    llc_quick: bool = False
     #: the loaded low-level policy, shared by the copies the data module makes (train and eval env)
     _llc_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -63,7 +66,7 @@ class HLCConfig(ASEConfig):
 
             config = _resolve_existing(self.llc_config, "low-level recipe")
             ckpt = _resolve_existing(self.llc_ckpt_path, "low-level checkpoint")
-            llc, _ = load_policy(config, ckpt, what="low-level checkpoint")
+            llc, _ = load_policy(config, ckpt, what="low-level checkpoint", quick=self.llc_quick)
             if llc.latent_dim is None:
                 raise MimicLitError(f"'{ckpt}' is not an ASE checkpoint: a high-level controller needs skill latents")
             self._llc_cache["llc"] = llc

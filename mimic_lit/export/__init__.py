@@ -52,13 +52,14 @@ def export_checkpoint(
     out: str | os.PathLike | None = None,
     check_samples: int = 1000,
     seed: int = 0,
+    quick: bool = False,
 ) -> ExportResult:
     """Export the policy of checkpoint ``ckpt_path`` trained with recipe ``config``.
 
     The file's actions are compared with the torch method's deterministic actions
     (``model.act``) on ``check_samples`` observations: real ones from a short rollout plus random
     ones around the normaliser's mean. ``out`` defaults to the checkpoint's name with the format's
-    suffix.
+    suffix. ``quick``: the recipe as ``--quick`` shrinks it (:mod:`mimic_lit.quick`).
     """
     import yaml
 
@@ -66,7 +67,7 @@ def export_checkpoint(
 
     if fmt not in FORMATS:
         raise MimicLitError(f"unknown export format '{fmt}'; choose one of: {', '.join(FORMATS)}")
-    model, dm = load_policy(config, ckpt_path, {"sim.num_envs": 1})
+    model, dm = load_policy(config, ckpt_path, {"sim.num_envs": 1}, quick=quick)
     env = dm.build_env(1, 0, rand_reset=False)
     from mimic_lit.envs.hlc import HLCEnv
 
@@ -76,7 +77,10 @@ def export_checkpoint(
         )
     model.build(env.obs_dim, env.action_dim)  # clear error if the checkpoint is for other sizes
     policy = deployed_policy(model, env.action_mapping.offset, env.action_mapping.scale)
-    meta = policy_metadata(model, env, yaml.safe_load(Path(config).read_text()))
+    recipe = yaml.safe_load(Path(config).read_text())
+    if quick:  # provenance: the networks are the quick sizes, not the recipe's
+        recipe = {**recipe, "quick": True}
+    meta = policy_metadata(model, env, recipe)
     path = Path(out) if out is not None else Path(ckpt_path).with_suffix(default_suffix(fmt))
     export_policy(policy, meta, path, fmt)
     obs = check_observations(model, env, check_samples, seed)
