@@ -12,7 +12,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "tests" / "plugins"
-RECIPE = ROOT / "recipes" / "quick" / "deepmimic_humanoid_walk.yaml"  # a recipe without a goal
+RECIPE = ROOT / "recipes" / "deepmimic_humanoid_walk.yaml"  # a recipe without a goal, run with --quick
 #: where a recipe's goal sits, as a command-line key
 GOAL_KEY = "--data.init_args.task.init_args.goal"
 
@@ -55,7 +55,7 @@ def test_plugin_goal_trains_through_the_cli_with_no_package_change(tmp_path: Pat
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGINS), str(ROOT), env.get("PYTHONPATH", "")) if p)
     proc = subprocess.run(
-        [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(RECIPE), "--trainer.max_epochs", "2",
+        [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(RECIPE), "--quick", "--trainer.max_epochs", "2",
          GOAL_KEY, '{"class_path": "reach_goal.ReachConfig", "init_args": {"dist_max": 2.0}}',
          "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
