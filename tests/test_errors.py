@@ -149,13 +149,13 @@ def test_config_mistakes_name_key_file_and_line(old, new, expected, tmp_path, mo
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("        episode_length: 2.0\n", "        episode_length: 2.0\n        goal: dribble\n",
+        ("        episode_length: 10.0\n", "        episode_length: 10.0\n        goal: dribble\n",
          "data.init_args.task.goal: goals are now given by class: write goal: "
          "{class_path: mimic_lit.envs.tasks.DribbleConfig, init_args: {...}}"),
-        ("        episode_length: 2.0\n", "        episode_length: 2.0\n        steering:\n          speed_max: 1.0\n",
+        ("        episode_length: 10.0\n", "        episode_length: 10.0\n        steering:\n          speed_max: 1.0\n",
          "data.init_args.task.steering: goal options now sit under the goal itself: write goal: "
          "{class_path: mimic_lit.envs.tasks.SteeringConfig, init_args: {...}} with these options as init_args"),
-        ("      num_envs: 8\n", "      num_envs: 8\n      ball: {radius: 0.1}\n",
+        ("      num_envs: 256\n", "      num_envs: 256\n      ball: {radius: 0.1}\n",
          "data.init_args.sim.ball: the ball now belongs to the dribble goal: write goal: "
          "{class_path: mimic_lit.envs.tasks.DribbleConfig, init_args: {ball: {...}}} in the task"),
     ],
