@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 
 from mimic_lit import __version__
@@ -103,9 +104,19 @@ def _dispatch(argv: list[str]) -> int:
     raise MimicLitError(f"unknown command '{first}'{hint}")
 
 
+def _import_from_working_directory() -> None:
+    """Let a recipe's ``class_path`` name a module in the folder ``mimic-lit`` runs from (a user's
+    own goal, task or method), as ``python -m`` would. The folder goes last on the import path,
+    so a file there never shadows an installed module of the same name."""
+    here = os.getcwd()
+    if "" not in sys.path and here not in sys.path:
+        sys.path.append(here)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``mimic-lit`` with ``argv`` (default ``sys.argv[1:]``); returns the process exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    _import_from_working_directory()
     try:
         return _dispatch(argv)
     except KeyboardInterrupt as exc:

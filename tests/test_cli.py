@@ -187,3 +187,21 @@ def test_model_help_takes_the_short_class_name():
     assert "Help for --model.help=mimic_lit.methods.DeepMimic" in proc.stdout
     for init_arg in ("--model.algorithm", "--model.actor_optim", "--model.discount", "--model.init_from"):
         assert init_arg in proc.stdout
+
+
+def test_a_recipe_may_name_a_module_in_the_working_directory(tmp_path, monkeypatch):
+    """``mimic-lit`` (a console script, unlike ``python -m``) puts the folder it runs from on the
+    import path, last, so ``class_path: my_goals.MyGoalConfig`` finds ``./my_goals.py``."""
+    import importlib
+    import sys
+
+    from mimic_lit import cli
+
+    (tmp_path / "my_goal_module_for_cli_test.py").write_text("VALUE = 42\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    cli._import_from_working_directory()
+    assert sys.path[-1] == str(tmp_path)
+    assert importlib.import_module("my_goal_module_for_cli_test").VALUE == 42
+    cli._import_from_working_directory()
+    assert sys.path.count(str(tmp_path)) == 1
