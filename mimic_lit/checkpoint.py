@@ -15,7 +15,14 @@ from typing import Any
 
 from mimic_lit.errors import MimicLitError
 
-__all__ = ["build_from_recipe", "load_policy"]
+__all__ = ["POLICY_PREFIXES", "build_from_recipe", "load_policy", "resolve_shipped_skill", "write_policy_checkpoint"]
+
+#: the parts of a method's weights a deployed policy needs: what a skill file keeps
+POLICY_PREFIXES = ("actor.", "obs_normalizer.")
+#: the sizes a method rebuilds its networks from (random states and generators are left out)
+_SIZE_KEYS = ("obs_dim", "action_dim", "disc_obs_dim", "latent_dim")
+#: ``llc_ckpt_path: shipped:skills/<name>`` names a skill file inside the package
+SHIPPED_SKILL_PREFIX = "shipped:skills/"
 
 
 def _read_recipe(config: str | os.PathLike) -> dict[str, Any]:
@@ -99,9 +106,59 @@ def load_policy(
     (the checkpoint of a quick run)."""
     from mimic_lit.checkpoint_io import load_checkpoint
 
-    ckpt = load_checkpoint(ckpt_path, what)  # weights_only=True; checked before the envs are built
+    ckpt = load_checkpoint(resolve_shipped_skill(ckpt_path), what)  # weights_only=True; checked before the envs are built
     model, dm = build_from_recipe(config, overrides, quick=quick)
     model.on_load_checkpoint(ckpt)  # builds the networks for the stored sizes
-    model.load_state_dict(ckpt["state_dict"])
+    if ckpt.get("mimic_lit", {}).get("policy_only"):  # a skill file: the policy's weights, nothing to train
+        result = model.load_state_dict(ckpt["state_dict"], strict=False)
+        missing = [k for k in result.missing_keys if k.startswith(POLICY_PREFIXES)]
+        if missing or result.unexpected_keys:
+            raise MimicLitError(
+                f"{what} '{ckpt_path}' does not fit the recipe '{config}': "
+                f"missing {missing[:3]}, unexpected {list(result.unexpected_keys)[:3]}"
+            )
+    else:
+        model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model, dm
+
+
+def resolve_shipped_skill(path: str | os.PathLike) -> str | os.PathLike:
+    """``shipped:skills/<name>`` as the path of that skill file inside the package; other paths as given."""
+    text = str(path)
+    if not text.startswith(SHIPPED_SKILL_PREFIX):
+        return path
+    from importlib.resources import files
+
+    name = text[len(SHIPPED_SKILL_PREFIX) :]
+    folder = Path(str(files("mimic_lit") / "data" / "skills"))
+    found = folder / name
+    if not name or "/" in name or not found.is_file():
+        have = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
+        raise MimicLitError(f"no shipped skill '{name}': the package ships {', '.join(have) or 'none'}")
+    return str(found)
+
+
+def write_policy_checkpoint(ckpt_path: str | os.PathLike, out: str | os.PathLike, source: dict[str, Any] | None = None) -> Path:
+    """Write the policy of a training checkpoint (actor and observation normaliser, no critic,
+    discriminator, optimiser or replay buffer) as a small checkpoint :func:`load_policy` reads:
+    the skill file a high-level recipe loads (``llc_ckpt_path``). ``source`` is stored beside it
+    (e.g. the recipe and the training samples) for provenance."""
+    import torch
+
+    from mimic_lit.checkpoint_io import load_checkpoint
+    from mimic_lit.fileio import atomic_output
+
+    ckpt = load_checkpoint(ckpt_path, "checkpoint")
+    state = {k: v for k, v in ckpt["state_dict"].items() if k.startswith(POLICY_PREFIXES)}
+    meta = ckpt.get("mimic_lit")
+    if meta is None or not state:
+        raise MimicLitError(f"'{ckpt_path}' is not a mimic-lit RL checkpoint with a policy (actor and normaliser)")
+    skill = {
+        "state_dict": state,
+        "mimic_lit": {**{k: meta[k] for k in _SIZE_KEYS if k in meta}, "policy_only": True},
+        "source": {"epoch": int(ckpt.get("epoch", 0)), "global_step": int(ckpt.get("global_step", 0)), **(source or {})},
+    }
+    with atomic_output(out) as tmp:
+        torch.save(skill, tmp)
+    return Path(out)

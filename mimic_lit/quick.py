@@ -63,9 +63,14 @@ def quick_path(path: str | None, fallback: str) -> str:
 
 def quick_ckpt_path(path: str | None) -> str | None:
     """A checkpoint in a run folder (``<run>/checkpoints/<file>``) -> the same file of the quick run
-    of that folder; anything else unchanged (a quick run trains its low-level policy with ``--quick``)."""
+    of that folder; a shipped skill (``shipped:skills/<recipe>.ckpt``) -> the last checkpoint of its
+    recipe's quick run (``runs/quick_<recipe>``); anything else unchanged (a quick run trains its
+    low-level policy with ``--quick``)."""
     if not path:
         return path
+    if str(path).startswith("shipped:skills/"):
+        stem = PurePosixPath(str(path)[len("shipped:skills/") :]).stem
+        return f"runs/{QUICK_PREFIX}{stem}/checkpoints/last.ckpt"
     p = PurePosixPath(str(path))
     if p.parent.name != "checkpoints":
         return str(path)

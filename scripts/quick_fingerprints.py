@@ -59,13 +59,23 @@ def _fit(recipe: Path, cwd: Path, *extra: str) -> None:
         sys.argv = argv
 
 
+def low_level_recipe(recipe: Path) -> Path | None:
+    """The recipe of the low-level policy a high-level recipe (one with ``llc_config``) drives, else ``None``."""
+    import yaml
+
+    task = yaml.safe_load(recipe.read_text())["data"]["init_args"]["task"]
+    config = task.get("init_args", {}).get("llc_config") if isinstance(task, dict) else None
+    return ROOT / config if config else None
+
+
 def run_recipe(recipe: Path) -> dict[str, list[float]]:
     """The fingerprint of ``recipe``'s 2-iteration ``--quick`` run in a fresh folder (a high-level
     controller first trains its low-level policy, quick, for 1 iteration there, as the recipe test does)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if "llc_ckpt_path" in recipe.read_text():
-            _fit(ROOT / "recipes" / "ase_g1.yaml", work, "--trainer.max_epochs", "1")
+        low_level = low_level_recipe(recipe)
+        if low_level is not None:
+            _fit(low_level, work, "--trainer.max_epochs", "1")
         _fit(recipe, work)
         return fingerprint(read_scalars(work / "runs" / f"quick_{recipe.stem}"))
 

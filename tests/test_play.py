@@ -79,9 +79,9 @@ def test_renderer_draws_the_ball_only_when_the_pose_has_it_and_the_goal_disc():
 
 
 def test_play_of_an_amp_dribble_policy_records_the_ball_and_goal_and_shows_the_policy_alone(tmp_path: Path):
-    recipe = ROOT / "recipes" / "amp_g1_dribble.yaml"
+    recipe = ROOT / "recipes" / "amp_g1_dribble_flat.yaml"
     _train_one_iteration(recipe, tmp_path)
-    ckpt = tmp_path / "runs" / "quick_amp_g1_dribble" / "checkpoints" / "last.ckpt"
+    ckpt = tmp_path / "runs" / "quick_amp_g1_dribble_flat" / "checkpoints" / "last.ckpt"
     assert ckpt.is_file()
 
     model, dm = load_policy(recipe, ckpt, {"sim.num_envs": 1}, quick=True)

@@ -14,8 +14,8 @@ examples:
       --ckpt_path runs/deepmimic_g1_walk/checkpoints/last.ckpt --out walk_policy.mp4
   mimic-lit play --config recipes/deepmimic_g1_walk.yaml --ckpt_path last.ckpt --out run.gif \\
       --motion shipped:g1/kimodo_run --seconds 4
-  mimic-lit play --config recipes/amp_g1_dribble.yaml \\
-      --ckpt_path runs/amp_g1_dribble/checkpoints/last.ckpt --out dribble.gif --random-start
+  mimic-lit play --config recipes/amp_g1_dribble_flat.yaml \\
+      --ckpt_path runs/amp_g1_dribble_flat/checkpoints/last.ckpt --out dribble.gif --random-start
 """
 
 from __future__ import annotations

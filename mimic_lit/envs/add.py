@@ -50,11 +50,6 @@ class ADDConfig(TrackingConfig):
     disc_global_obs: bool = False
     disc_dof_vel: bool = True
 
-    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "ADDEnv":
-        """An :class:`ADDEnv` over a new simulator."""
-        sim, goal = self.goal_and_simulator(sim_config)
-        return ADDEnv(sim, motion, self, goal)
-
 
 def add_frame_obs(
     root_pos: torch.Tensor,
@@ -125,3 +120,6 @@ class ADDEnv(TrackingEnv):
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", disc_obs_dim={self.disc_obs_dim})"
+
+
+ADDConfig.env_class = ADDEnv

@@ -68,11 +68,6 @@ class AMPConfig(TrackingConfig):
         require_at_least(self.disc_steps, "task.disc_steps", 1)
         require_at_least(self.demo_grid, "task.demo_grid", 1)
 
-    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "AMPEnv":
-        """An :class:`AMPEnv` over a new simulator."""
-        sim, goal = self.goal_and_simulator(sim_config)
-        return AMPEnv(sim, motion, self, goal)
-
 
 @dataclass(frozen=True)
 class FrameLayout:
@@ -304,3 +299,6 @@ def reference_frame_state(frame: MotionFrame, local: torch.Tensor, key_ids: torc
         frame.root_pos, frame.root_quat, frame.root_lin_vel, frame.root_ang_vel,
         local[..., :4], frame.joint_vel, frame.body_pos.index_select(-2, key_ids),
     )  # fmt: skip
+
+
+AMPConfig.env_class = AMPEnv

@@ -53,11 +53,6 @@ class ASEConfig(AMPConfig):
         require_nonnegative(self.latent_time_min, "task.latent_time_min")
         require_nonnegative(self.latent_time_max, "task.latent_time_max")  # min <= max: checked by the env
 
-    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "ASEEnv":
-        """An :class:`ASEEnv` over a new simulator."""
-        sim, goal = self.goal_and_simulator(sim_config)
-        return ASEEnv(sim, motion, self, goal)
-
 
 def sample_unit_latents(n: int, dim: int, generator: torch.Generator, device, dtype) -> torch.Tensor:
     """(n, dim) latents uniform on the unit sphere (normalised Gaussian samples)."""
@@ -166,3 +161,6 @@ class ASEEnv(AMPEnv):
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", latent_dim={self.latent_dim})"
+
+
+ASEConfig.env_class = ASEEnv

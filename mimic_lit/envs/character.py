@@ -47,8 +47,8 @@ class CharacterEnv:
 
     ``StepResult.info`` holds (N,) tensors: a subclass's reward terms and diagnostics, a goal's
     ``goal_reward`` and ``goal_success``; and, for envs whose episode ended at this step,
-    ``episode_length`` (s), ``episode_return`` and ``fell`` (1 for a ``FAIL``, 0 for other
-    endings), NaN for the others: average those with ``torch.nanmean``. Where no env ended,
+    ``episode_length`` (s), ``episode_return`` and ``fell`` (1 for a fall or a diverged
+    simulation, 0 for other endings, including a goal's ``FAIL`` such as a lost ball), NaN for the others: average those with ``torch.nanmean``. Where no env ended,
     ``terminal_obs`` is the ``obs`` tensor itself.
 
     Args:
@@ -304,7 +304,14 @@ class CharacterEnv:
         early = None
         if self.config.early_termination:
             early = self.termination.early(self.sim, state, body_pos, ref, ref_body_pos)
-        return done_flags(self._steps, self._max_steps, self._success(), self.sim.diverged.to(self.device), early)
+        diverged = self.sim.diverged.to(self.device)
+        done = done_flags(self._steps, self._max_steps, self._success(), diverged, early)
+        # A fall is the character's failure; a goal's (the ball lost) ends with FAIL too, but is not a fall.
+        fell = done == int(Done.FAIL)
+        if self.goal is not None:
+            done = torch.where(self._goal_fails & (done != int(Done.FAIL)), int(Done.FAIL), done)
+        self._fell = fell
+        return done
 
     def step(self, actions: torch.Tensor) -> StepResult:
         """Apply normalised ``actions`` (N, action_dim) for one control step; auto-reset ended envs."""
@@ -332,7 +339,7 @@ class CharacterEnv:
             return StepResult(obs=obs, reward=reward, done=done, terminal_obs=obs, info=info, extras=extras)
         info["episode_length"] = torch.where(ended, self.episode_time, self._nan)
         info["episode_return"] = torch.where(ended, self._return, self._nan)
-        info["fell"] = torch.where(ended, (done == int(Done.FAIL)).to(self._dtype), self._nan)
+        info["fell"] = torch.where(ended, self._fell.to(self._dtype), self._nan)
         terminal_obs = obs.clone()
         obs.index_copy_(0, ids, self._reset_envs(ids))
         return StepResult(obs=obs, reward=reward, done=done, terminal_obs=terminal_obs, info=info, extras=extras)
@@ -386,6 +393,7 @@ class CharacterEnv:
                 raise MimicLitError(f"the goal is for {self.goal.num_envs} envs, the simulator has {n}")
             self.goal.bind(self.sim)  # goals with objects in the simulator (the dribble ball) read them there
         self._goal_ends = torch.zeros(n, dtype=torch.bool, device=dev)
+        self._goal_fails = torch.zeros(n, dtype=torch.bool, device=dev)
 
     def _goal_obs_dim(self) -> int:
         return int(self.goal.obs_dim) if self.goal is not None else 0
@@ -420,6 +428,7 @@ class CharacterEnv:
         info["goal_reward"] = goal_reward
         info["goal_success"] = goal.success(state.root_pos, state.root_quat).to(self._dtype)
         self._goal_ends = goal.done(state.root_pos, state.root_quat)
+        self._goal_fails = goal.failed(state.root_pos, state.root_quat)
         info.update(goal.metrics(state.root_pos, state.root_quat))
         goal.advance(self._dt, state.root_pos, state.root_quat)
         obs = torch.cat([obs, goal.observe(state.root_pos, state.root_quat)], dim=-1)

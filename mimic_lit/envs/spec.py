@@ -62,6 +62,8 @@ class EnvSpec:
         tracks_reference: the policy follows a reference clip (tracking errors mean something).
         eval_metrics: per-step ``info`` values that evaluation averages over episode steps.
         batch_extras: per-sample tensors the collector stores with each rollout for the update.
+        command_ranges: where actions are commands for a skill (a ball policy's velocity
+            commands): each action's (low, high) in physical units, reached at -1 and +1.
     """
 
     num_envs: int
@@ -76,6 +78,7 @@ class EnvSpec:
     tracks_reference: bool = False
     eval_metrics: tuple[str, ...] = ()
     batch_extras: tuple[str, ...] = ()
+    command_ranges: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if sum(block.size for block in self.obs_blocks) != self.obs_dim:

@@ -31,6 +31,10 @@ class EnvTask:
         """The env of these options over a new simulator of ``sim_config`` and the clips ``motion``."""
         raise NotImplementedError
 
+    def motion_source(self) -> str:
+        """The clip or dataset :func:`make_env` loads (``motion``; a task may derive it elsewhere)."""
+        return self.motion
+
 
 def sim_dtype(sim_config: "SimConfig") -> torch.dtype:
     """The torch dtype the simulator's tensors use."""
@@ -38,9 +42,9 @@ def sim_dtype(sim_config: "SimConfig") -> torch.dtype:
 
 
 def make_env(sim_config: "SimConfig", task: EnvTask) -> "VecEnv":
-    """Load ``task.motion`` for the simulator's robot, then build the task's env (a one-line error
+    """Load the task's motion (``task.motion_source()``) for the simulator's robot, then build the task's env (a one-line error
     if the motion is another robot's)."""
     from mimic_lit.motion.loading import load_motion_library
 
-    motion = load_motion_library(task.motion, sim_config.robot_spec, device=sim_config.device, dtype=sim_dtype(sim_config))
+    motion = load_motion_library(task.motion_source(), sim_config.robot_spec, device=sim_config.device, dtype=sim_dtype(sim_config))
     return task.make_env(sim_config, motion)

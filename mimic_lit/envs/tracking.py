@@ -11,7 +11,7 @@ Termination by pose distance to the reference (``pose_termination``) is on by de
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -128,16 +128,21 @@ class TrackingConfig(EnvTask):
         require_positive(self.action_hinge_scale, "task.action_hinge_scale")
         require_nonnegative(self.goal_reward_weight, "task.goal_reward_weight")
 
-    def make_env(self, sim_config: SimConfig, motion: MotionLibrary) -> "TrackingEnv":
-        """A :class:`TrackingEnv` over a new simulator that holds the goal's scene objects."""
-        sim, goal = self.goal_and_simulator(sim_config)
-        return TrackingEnv(sim, motion, self, goal)
+    #: the env class these options build (each task config names its own)
+    env_class: ClassVar[type]
 
-    def goal_and_simulator(self, sim_config: SimConfig) -> tuple[Simulator, Goal | None]:
-        """The configured goal, then a new simulator with the goal's scene objects (the dribble
-        ball): the simulator gets the objects, never the goal."""
-        dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
-        goal = self.make_goal(sim_config.num_envs, torch.device(sim_config.device), dtype)
+    def make_env(self, sim_config: SimConfig, motion: MotionLibrary, goal: Goal | None = None) -> "TrackingEnv":
+        """This config's env (``env_class``) over a new simulator that holds the goal's scene
+        objects; ``goal`` (built by the caller, e.g. a high-level controller) replaces the configured one."""
+        sim, goal = self.goal_and_simulator(sim_config, goal)
+        return self.env_class(sim, motion, self, goal)
+
+    def goal_and_simulator(self, sim_config: SimConfig, goal: Goal | None = None) -> tuple[Simulator, Goal | None]:
+        """The configured goal (or ``goal``), then a new simulator with the goal's scene objects
+        (the dribble ball): the simulator gets the objects, never the goal."""
+        if goal is None:
+            dtype = torch.float32 if sim_config.dtype == "float32" else torch.float64
+            goal = self.make_goal(sim_config.num_envs, torch.device(sim_config.device), dtype)
         return make_simulator(sim_config, goal.scene_objects() if goal is not None else ()), goal
 
     def make_goal(self, num_envs: int, device: torch.device, dtype: torch.dtype) -> Goal | None:
@@ -268,3 +273,6 @@ class TrackingEnv(CharacterEnv):
             "joint_err": torch.cat(errs, dim=-1).mean(-1),
             "root_pos_err": (state.root_pos - ref_root).norm(dim=-1),
         }
+
+
+TrackingConfig.env_class = TrackingEnv

@@ -6,8 +6,9 @@ from mimic_lit.methods.ase import ASE
 from mimic_lit.methods.base import AWRConfig, NetworkConfig, OptimizerConfig, PPOConfig, RLModule
 from mimic_lit.methods.deepmimic import DeepMimic
 from mimic_lit.methods.hlc import HLC
+from mimic_lit.methods.scripted import ScriptedDribble
 
-__all__ = ["ADD", "AMP", "ASE", "AWRConfig", "DeepMimic", "HLC", "NetworkConfig", "OptimizerConfig", "PPOConfig", "RLModule"]
+__all__ = ["ADD", "AMP", "ASE", "AWRConfig", "DeepMimic", "HLC", "NetworkConfig", "OptimizerConfig", "PPOConfig", "RLModule", "ScriptedDribble"]
 
 from mimic_lit.quiet import quiet_training_noise as _quiet_training_noise
 

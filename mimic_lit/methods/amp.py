@@ -259,7 +259,7 @@ class AMP(RLModule):
         if state.get("disc_obs_dim") is None:
             raise MimicLitError("this checkpoint has no discriminator: it was not written by AMP")
         self.build_disc(state["disc_obs_dim"])
-        self._pending_disc_generator = state["disc_generator"]
+        self._pending_disc_generator = state.get("disc_generator")  # none in a policy-only skill file
 
     def on_train_start(self) -> None:
         super().on_train_start()

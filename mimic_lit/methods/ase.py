@@ -186,7 +186,7 @@ class ASE(AMP):
             raise MimicLitError("this checkpoint has no skill latent: it was not written by ASE")
         self.set_latent_dim(state["latent_dim"])
         super().on_load_checkpoint(checkpoint)
-        self._pending_latent_generator = state["latent_generator"]
+        self._pending_latent_generator = state.get("latent_generator")  # none in a policy-only skill file
 
     def on_train_start(self) -> None:
         super().on_train_start()

@@ -392,8 +392,9 @@ class RLModule(LightningModule):
         if state is None:
             raise MimicLitError("this checkpoint was not written by a mimic-lit RL method (no 'mimic_lit' entry)")
         self.build(state["obs_dim"], state["action_dim"])
-        # Applied when training starts, after Lightning's own restore and sanity checks.
-        self._pending_rng = state["rng"]
+        # Applied when training starts, after Lightning's own restore and sanity checks (a skill
+        # file, policy weights only, has no random state).
+        self._pending_rng = state.get("rng")
 
     def on_fit_start(self) -> None:
         if self.init_from and self.trainer.ckpt_path is None:  # a resumed run has its own weights

@@ -16,8 +16,8 @@ importable module works without changing this package::
         class_path: mimic_lit.envs.tasks.LocationConfig
         init_args: {dist_max: 5.0}
 
-Per control step an env calls ``reward`` (for the step just taken), ``success``, ``done`` and
-``metrics`` (of the state reached), then ``advance`` (timers and resampling), then ``observe``
+Per control step an env calls ``reward`` (for the step just taken), ``success``, ``done``,
+``failed`` and ``metrics`` (of the state reached), then ``advance`` (timers and resampling), then ``observe``
 (for the next action); ``reset`` at the start of every episode.
 """
 
@@ -79,7 +79,7 @@ class Goal:
 
     Subclasses set ``change_time`` (min, max) seconds and ``weights`` (term name -> weight), list
     their target tensors in ``_state_keys``, and implement ``obs_dim``, ``_draw_targets``,
-    ``observe`` and ``reward_terms``; optionally ``success``, ``done``, ``metric_names`` with
+    ``observe`` and ``reward_terms``; optionally ``success``, ``done``, ``failed``, ``metric_names`` with
     ``metrics``, ``scene_objects``, ``bind`` and ``marker_xy``.
     """
 
@@ -138,6 +138,11 @@ class Goal:
     def done(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
         """(N,) bool: envs whose episode this goal ends now, with ``SUCC`` (default: none; the
         goal's targets are redrawn and the episode goes on)."""
+        return torch.zeros(root_pos.shape[0], dtype=torch.bool, device=root_pos.device)
+
+    def failed(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
+        """(N,) bool: envs whose episode this goal ends now as a failure of the task (``FAIL``, e.g.
+        the dribble ball lost), although the character did not fall (default: none)."""
         return torch.zeros(root_pos.shape[0], dtype=torch.bool, device=root_pos.device)
 
     def metrics(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -19,12 +19,25 @@ Reward terms, each in [0, 1] (no MimicKit counterpart; designed for this task):
 - ``ball_goal``: ``exp(-goal_scale * |goal - ball|^2)``, progress of the ball itself.
 
 Within ``goal_radius`` every term is 1.
+
+Options for a ball policy that walks to the ball first (all off by default):
+
+- ``ball_placement: around``: the ball starts ``ball_dist_min..ball_dist_max`` metres from the
+  character at any bearing (instead of ``ball_offset`` in front);
+- ``behind_ball``: the character stands on the goal line behind the ball, ``behind_offset``
+  metres from it: ``exp(-behind_scale * |root - (ball - behind_offset d)|^2)``, weight ``w_behind_ball``;
+- ``success_bonus``: added to the reward on the step the ball scores, so ending the episode by
+  scoring is worth more than lingering near the goal;
+- ``max_ball_dist``: the ball farther than this from the character (ground plane) ends the
+  episode as a failure (``FAIL``, not a fall).
 """
 
 # No ``from __future__ import annotations`` here: the parser must see ``ball``'s real type to turn a
 # recipe's ``ball: {...}`` into a BallConfig inside the goal's ``init_args``.
 from dataclasses import dataclass, field
 from typing import Any
+
+import math
 
 import torch
 
@@ -48,6 +61,12 @@ class DribbleConfig(GoalConfig):
         ball_speed: ``v*``, the ball speed toward the goal that earns the full velocity term (m/s).
         vel_scale, near_scale, goal_scale: exponential scales of the three terms.
         w_ball_vel, w_near_ball, w_ball_goal: term weights (sum 1 keeps the reward in [0, 1]).
+        ball_placement: ``front`` (``ball_offset`` ahead of the character) or ``around``
+            (``ball_dist_min..ball_dist_max`` away at a bearing within ±``ball_bearing_range``).
+        ball_dist_min, ball_dist_max, ball_bearing_range: the ``around`` placement (m, m, rad).
+        w_behind_ball, behind_scale, behind_offset: the behind-the-ball term (off at weight 0).
+        success_bonus: reward added on the step the ball scores.
+        max_ball_dist: ball-character distance that ends the episode as a failure (m; ``inf``: never).
         ball: the ball the simulator adds to every environment (default: a size-5 soccer ball).
     """
 
@@ -63,14 +82,29 @@ class DribbleConfig(GoalConfig):
     w_ball_vel: float = 0.4
     w_near_ball: float = 0.2
     w_ball_goal: float = 0.4
+    ball_placement: str = "front"
+    ball_dist_min: float = 0.3
+    ball_dist_max: float = 1.0
+    ball_bearing_range: float = 3.14159
+    w_behind_ball: float = 0.0
+    behind_scale: float = 2.0
+    behind_offset: float = 0.3
+    success_bonus: float = 0.0
+    max_ball_dist: float = math.inf
     ball: BallConfig = field(default_factory=BallConfig)
 
     def __post_init__(self) -> None:
         check_range("dribble dist", self.dist_min, self.dist_max)
         values = (self.angle_range, self.ball_offset, self.goal_radius, self.ball_speed, self.vel_scale,
                   self.near_scale, self.goal_scale, self.w_ball_vel, self.w_near_ball, self.w_ball_goal)
+        values += (self.w_behind_ball, self.behind_scale, self.behind_offset, self.success_bonus, self.ball_bearing_range)
         if min(values) < 0:
             raise MimicLitError("dribble distances, speeds, scales and weights must be non-negative")
+        if self.ball_placement not in ("front", "around"):
+            raise MimicLitError(f"dribble ball_placement must be 'front' or 'around', got {self.ball_placement!r}")
+        check_range("dribble ball_dist", self.ball_dist_min, self.ball_dist_max)
+        if not self.max_ball_dist > 0:
+            raise MimicLitError(f"dribble max_ball_dist must be positive (inf: never), got {self.max_ball_dist}")
 
 
 class DribbleGoal(Goal):
@@ -96,6 +130,8 @@ class DribbleGoal(Goal):
             "near_ball": self.config.w_near_ball,
             "ball_goal": self.config.w_ball_goal,
         }
+        if self.config.w_behind_ball > 0:
+            self.weights["behind_ball"] = self.config.w_behind_ball
         self.goal_xy = torch.zeros(self.num_envs, 2, device=self.device, dtype=dtype)
         self.sim: Any = None
 
@@ -122,7 +158,8 @@ class DribbleGoal(Goal):
         return 8
 
     def _draw_targets(self, ids: torch.Tensor, root_pos: torch.Tensor, root_quat: torch.Tensor) -> None:
-        """Goal at a random distance and direction around the heading; the ball, at rest, in front."""
+        """Goal at a random distance and direction around the heading; the ball, at rest, in front
+        (or around the character, ``ball_placement: around``)."""
         cfg, k = self.config, ids.numel()
         yaw = yaw_from_quat(root_quat).to(self.dtype)
         dist = self._uniform(k, cfg.dist_min, cfg.dist_max)
@@ -131,7 +168,12 @@ class DribbleGoal(Goal):
         self.goal_xy[ids] = root_xy + dist.unsqueeze(-1) * unit_xy(angle)
         if self.sim is not None:
             radius = float(self.sim.ball_radius)
-            ball_xy = root_xy + cfg.ball_offset * unit_xy(yaw)
+            if cfg.ball_placement == "around":
+                ball_dist = self._uniform(k, cfg.ball_dist_min, cfg.ball_dist_max)
+                bearing = yaw + self._uniform(k, -cfg.ball_bearing_range, cfg.ball_bearing_range)
+                ball_xy = root_xy + ball_dist.unsqueeze(-1) * unit_xy(bearing)
+            else:
+                ball_xy = root_xy + cfg.ball_offset * unit_xy(yaw)
             ball = torch.cat([ball_xy, torch.full((k, 1), radius, dtype=self.dtype, device=self.device)], dim=-1)
             self.sim.reset_ball(ids, ball)
 
@@ -168,11 +210,25 @@ class DribbleGoal(Goal):
         near = torch.exp(-cfg.near_scale * (ball_pos[:, :2] - root_pos[:, :2]).square().sum(-1))
         scored = self._scored(ball_pos[:, :2])
         ones = torch.ones_like(vel)
-        return {
+        terms = {
             "ball_vel": torch.where(scored, ones, vel),
             "near_ball": torch.where(scored, ones, near),
             "ball_goal": torch.where(scored, ones, torch.exp(-cfg.goal_scale * goal_sq)),
         }
+        if "behind_ball" in self.weights:
+            spot = ball_pos[:, :2] - cfg.behind_offset * d
+            behind = torch.exp(-cfg.behind_scale * (root_pos[:, :2] - spot).square().sum(-1))
+            terms["behind_ball"] = torch.where(scored, ones, behind)
+        return terms
+
+    def reward(
+        self, prev_root_pos: torch.Tensor, root_pos: torch.Tensor, root_quat: torch.Tensor, dt: float
+    ) -> torch.Tensor:
+        """The weighted terms, plus ``success_bonus`` where the ball scored."""
+        reward = super().reward(prev_root_pos, root_pos, root_quat, dt)
+        if self.config.success_bonus > 0:
+            reward = reward + self.config.success_bonus * self.success(root_pos, root_quat).to(reward.dtype)
+        return reward
 
     def success(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
         """(N,) bool: the ball is within ``goal_radius`` of the goal."""
@@ -182,6 +238,13 @@ class DribbleGoal(Goal):
     def done(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
         """(N,) bool: a scored ball ends the episode (``SUCC``)."""
         return self.success(root_pos, root_quat)
+
+    def failed(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
+        """(N,) bool: the ball is farther than ``max_ball_dist`` from the character (ground plane)."""
+        if math.isinf(self.config.max_ball_dist):
+            return super().failed(root_pos, root_quat)
+        ball_pos, _ = self._ball()
+        return (ball_pos[:, :2] - root_pos[:, :2]).square().sum(-1) > self.config.max_ball_dist**2
 
     def marker_xy(self) -> torch.Tensor:
         """(N, 2) the goal the ball must reach."""
