@@ -103,11 +103,13 @@ plt.show()
 # ## Dribbling
 #
 # The same method with the dribble goal (`goal: {class_path: mimic_lit.envs.tasks.DribbleConfig}`,
-# which brings its own ball into the simulator) is `recipes/amp_g1_dribble.yaml`. After 2 hours on a 2-core CPU (10 M samples) the G1 has learned to
+# which brings its own ball into the simulator) is `recipes/amp_g1_dribble_flat.yaml`. After 2 hours on a 2-core CPU (10 M samples) the G1 has learned to
 # stay up and walk to the ball, but not yet to push it to the goal (the green disc); the numbers
 # are in [benchmarks](../../benchmarks/):
 #
 # ![AMP dribble after 2 hours](../../assets/play_g1_dribble.gif)
 #
-# `mimic-lit play --config recipes/amp_g1_dribble.yaml --ckpt_path <run>/checkpoints/last.ckpt
-# --out dribble.gif` makes such a video from any checkpoint.
+# `mimic-lit play --config recipes/amp_g1_dribble_flat.yaml --ckpt_path <run>/checkpoints/last.ckpt
+# --out dribble.gif` makes such a video from any checkpoint. Learning to dribble in one level is slow;
+# `recipes/amp_g1_dribble.yaml` and `recipes/amp_k1_dribble.yaml` split it in two: a walk that
+# follows velocity commands, and a ball policy that chooses the commands (see the recipes page).

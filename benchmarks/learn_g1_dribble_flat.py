@@ -1,13 +1,13 @@
-"""Learning benchmark of the headline recipe: ``recipes/amp_g1_dribble.yaml`` for a wall-clock budget.
+"""Learning benchmark of the flat dribble recipe: ``recipes/amp_g1_dribble_flat.yaml`` for a wall-clock budget.
 
 Runs ``mimic-lit fit`` exactly as a user would, with ``--trainer.max_time``, then reads the
 TensorBoard logs and records, per RL iteration of the training rollouts (stochastic policy):
 episode success rate (the ball reached the goal), fall rate, mean ball-to-goal distance over all
-steps, and the discriminator (style) reward. Writes a PNG and the ``## Learning: AMP G1 dribble``
+steps, and the discriminator (style) reward. Writes a PNG and the ``## Learning: flat AMP G1 dribble``
 section of docs/benchmarks.md. Issue 4's goal: >= 50 % success with < 10 % falls within 2 hours
 on the 2-core CPU machine.
 
-    python benchmarks/learn_g1_dribble.py --minutes 120
+    python benchmarks/learn_g1_dribble_flat.py --minutes 120
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from learn_g1_walk import fit_with_budget, read_scalars  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTION = "## Learning: AMP G1 dribble"
+SECTION = "## Learning: flat AMP G1 dribble"
 CURVES = {  # label -> (tag, scale)
     "success rate (%)": ("episode/success_rate", 100.0),
     "fall rate (%)": ("episode/fall_rate", 100.0),
@@ -38,7 +38,7 @@ CURVES = {  # label -> (tag, scale)
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=120.0, help="wall-clock training budget")
-    p.add_argument("--recipe", default=str(ROOT / "recipes" / "amp_g1_dribble.yaml"))
+    p.add_argument("--recipe", default=str(ROOT / "recipes" / "amp_g1_dribble_flat.yaml"))
     p.add_argument("--out", default=str(ROOT / "runs" / "learn_g1_dribble"), help="working folder for logs")
     p.add_argument("--plot", default=str(ROOT / "docs" / "assets" / "learn_g1_dribble.png"))
     p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
@@ -97,7 +97,7 @@ def main() -> None:
     text = "\n".join([
         SECTION,
         "",
-        f"Written by `benchmarks/learn_g1_dribble.py` on {dt.date.today()}: `recipes/amp_g1_dribble.yaml` trained for "
+        f"Written by `benchmarks/learn_g1_dribble_flat.py` on {dt.date.today()}: `recipes/amp_g1_dribble_flat.yaml` trained for "
         f"{wall / 60:.1f} min of wall time ({total_samples / 1e6:.2f} M samples) on {os.cpu_count()} CPU cores "
         f"({platform.machine()}). Numbers are from the training rollouts (stochastic policy), per iteration.",
         "",
@@ -112,7 +112,7 @@ def main() -> None:
         "|---:|" + "---:|" * len(CURVES),
         *rows,
         "",
-        f"Command: `python benchmarks/learn_g1_dribble.py --minutes {args.minutes:g}`",
+        f"Command: `python benchmarks/learn_g1_dribble_flat.py --minutes {args.minutes:g}`",
         "",
     ])
     publish(SECTION, text, not args.no_docs)
