@@ -410,6 +410,7 @@ def test_goal_defaults_add_nothing_to_an_episode():
     root, quat = torch.zeros(3, 3), torch.tensor([[1.0, 0, 0, 0]]).repeat(3, 1)
     assert not goal.done(root, quat).any() and goal.metrics(root, quat) == {} and goal.scene_objects() == ()
     assert goal.marker_xy() is None and goal.metric_names == ()
+    assert goal.velocity_command() is None and goal.arrows(root, quat) == {}  # nothing for play to draw
     goal.bind(object())  # no simulator objects: nothing to bind
 
 

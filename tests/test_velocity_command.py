@@ -1,11 +1,12 @@
-"""The velocity-command goal: heading-frame errors, resampling, the zero command, and composing
-with a real AMP env."""
+"""The velocity-command goal: heading-frame errors, resampling, the zero command, composing
+with a real AMP env, and the arrows ``mimic-lit play`` draws."""
 
 from __future__ import annotations
 
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -121,3 +122,76 @@ def test_the_goal_composes_with_an_amp_env_and_resumes_exactly():
     for _ in range(6):  # commands redraw every 0.05-0.1 s: both draw the same
         a, b = env.step(torch.zeros(3, env.action_dim)), twin.step(torch.zeros(3, env.action_dim))
         assert torch.equal(a.obs, b.obs) and torch.equal(a.reward, b.reward)
+
+
+def test_arrows_show_the_command_in_the_world_frame_and_the_actual_motion():
+    """A forward command for a character yawed by 90 degrees points along +y; a lateral one to its
+    left; the actual velocity is the simulator's; yaw rates are arcs from the heading."""
+    from mimic_lit.envs.tasks.velocity_command import ACTUAL_HEIGHT, COMMAND_HEIGHT, TURN_RADIUS
+
+    n = 2
+    yaw = torch.tensor([0.5 * math.pi, 0.0])
+    goal, sim = goal_with_sim(n)
+    goal.command[:] = torch.tensor([[1.0, 0.0, 0.6], [0.0, 0.5, -0.4]])
+    sim.root_lin_vel[:] = torch.tensor([[0.2, 0.9, 0.3], [0.0, 0.0, 0.0]])
+    sim.root_ang_vel[:, 2] = torch.tensor([0.5, 0.0])
+    pos = torch.tensor([[1.0, 2.0, 0.9], [-1.0, 0.0, 0.9]])
+    arrows = goal.arrows(pos, yaw_quat(yaw))
+    assert list(arrows) == ["command", "velocity", "turn command", "turning"]
+    command = arrows["command"]
+    assert command.shape == (n, 2, 3)
+    assert torch.allclose(command[:, 0], torch.tensor([[1.0, 2.0, COMMAND_HEIGHT], [-1.0, 0.0, COMMAND_HEIGHT]]))
+    assert torch.allclose(command[:, 1] - command[:, 0], torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.5, 0.0]]), atol=1e-6)
+    velocity = arrows["velocity"]
+    assert torch.allclose(velocity[0, 1] - velocity[0, 0], torch.tensor([0.2, 0.9, 0.0]))  # planar: no z
+    assert float(velocity[0, 0, 2]) == pytest.approx(ACTUAL_HEIGHT)
+    turn = arrows["turn command"]
+    assert turn.ndim == 3 and turn.shape[0] == n and turn.shape[1] > 2 and turn.shape[2] == 3
+    radius = (turn[..., :2] - pos[:, None, :2]).norm(dim=-1)
+    assert torch.allclose(radius, torch.full_like(radius, TURN_RADIUS), atol=1e-5)
+    # starts in front of the character, ends where its heading is after turning for one second
+    angle = lambda p: torch.atan2(p[:, 1] - pos[:, 1], p[:, 0] - pos[:, 0])  # noqa: E731
+    assert torch.allclose(angle(turn[:, 0]), yaw, atol=1e-5)
+    assert torch.allclose(angle(turn[:, -1]), yaw + goal.command[:, 2], atol=1e-5)
+    assert torch.allclose(angle(arrows["turning"][:, -1]), yaw + sim.root_ang_vel[:, 2], atol=1e-5)
+    assert torch.equal(goal.velocity_command(), goal.command)
+    unbound = VelocityCommandGoal(n)
+    assert list(unbound.arrows(pos, yaw_quat(yaw))) == ["command", "turn command"]  # no simulator to read
+
+
+def test_play_records_the_command_arrows_of_a_real_amp_env():
+    """record_episode keeps, per step, the command arrow turned to the character's heading, the
+    simulator's velocity, and the command; the summary averages the command errors."""
+    from mimic_lit.envs.amp import AMPConfig
+    from mimic_lit.envs.task import make_env
+    from mimic_lit.play import record_episode
+    from mimic_lit.rotations import yaw_from_quat
+    from mimic_lit.sim.base import SimConfig
+
+    goal = VelocityCommandConfig(vx_min=1.0, vx_max=1.0, vy_min=0.0, vy_max=0.0, wz_min=0.0, wz_max=0.0, zero_prob=0.0)
+    task = AMPConfig(motion="shipped:humanoid/walk", disc_steps=2, goal=goal)
+    env = make_env(SimConfig(robot="humanoid", num_envs=2, nthread=1), task)
+
+    class Still:
+        def act(self, obs, deterministic=True):
+            return torch.zeros(obs.shape[0], env.action_dim)
+
+    rec = record_episode(Still(), env, max_seconds=0.2)
+    t = rec.sim_qpos.shape[0]
+    assert t >= 2 and set(rec.arrows) == {"command", "velocity", "turn command", "turning"}
+    assert rec.arrows["command"].shape == (t, 2, 3) and rec.command.shape == (t, 3)
+    assert (rec.command == [1.0, 0.0, 0.0]).all()
+    yaw = yaw_from_quat(torch.as_tensor(rec.sim_qpos[:, 3:7])).numpy()
+    command = rec.arrows["command"]
+    np.testing.assert_allclose(command[:, 0, :2], rec.sim_qpos[:, :2], atol=1e-6)  # from the root
+    np.testing.assert_allclose(command[:, 1, :2] - command[:, 0, :2], np.stack([np.cos(yaw), np.sin(yaw)], 1), atol=1e-5)
+    summary = rec.summary()
+    assert {"mean_cmd_vx_err", "mean_cmd_vy_err", "mean_cmd_yaw_rate_err"} <= set(summary)
+    assert rec.command_text().endswith("vx +1.00 m/s, vy +0.00 m/s, wz +0.00 rad/s")
+
+    # The character yawed by 90 degrees in the real simulator: a forward command points along +y.
+    qpos = env.sim.qpos.clone()
+    qpos[:, 3:7] = yaw_quat(torch.full((2,), 0.5 * math.pi)).to(qpos.dtype)
+    env.sim.reset(torch.arange(2), qpos)
+    arrow = env.goal.arrows(env.sim.root_pos, env.sim.root_quat)["command"]
+    assert torch.allclose(arrow[:, 1] - arrow[:, 0], torch.tensor([0.0, 1.0, 0.0]).to(arrow.dtype).expand(2, 3), atol=1e-5)

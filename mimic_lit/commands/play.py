@@ -6,16 +6,21 @@ loaded from --ckpt_path, and one episode is played from the clip's first frame w
 deterministic policy (the action mean). The video shows the simulated robot on the left and the
 reference on the right, each followed by its own camera from the same direction (AMP policies
 track no clip: they are shown alone). A ball in the simulator is drawn, and a goal with a point
-(dribble goal, location target) as a green disc of its success radius. The episode's length, how
-it ended and its mean tracking errors (or final ball-goal distance) are printed.
+(dribble goal, location target) as a green disc of its success radius. A velocity command is drawn
+as arrows on the floor, with a colour key: straight ones for the commanded (orange) and actual
+(blue) velocity, curved ones around the robot for the commanded (yellow) and actual (cyan)
+turning. The episode's length, how it ended and its mean tracking errors (or final ball-goal
+distance, or mean command errors and the commands) are printed.
 
 examples:
   mimic-lit play --config recipes/deepmimic_g1_walk.yaml \\
       --ckpt_path runs/deepmimic_g1_walk/checkpoints/last.ckpt --out walk_policy.mp4
   mimic-lit play --config recipes/deepmimic_g1_walk.yaml --ckpt_path last.ckpt --out run.gif \\
       --motion shipped:g1/kimodo_run --seconds 4
-  mimic-lit play --config recipes/amp_g1_dribble_flat.yaml \\
-      --ckpt_path runs/amp_g1_dribble_flat/checkpoints/last.ckpt --out dribble.gif --random-start
+  mimic-lit play --config recipes/amp_k1_dribble.yaml \\
+      --ckpt_path runs/amp_k1_dribble/checkpoints/last.ckpt --out dribble.gif
+  mimic-lit play --config recipes/amp_k1_locomotion.yaml \\
+      --ckpt_path runs/amp_k1_locomotion/checkpoints/last.ckpt --out commands.mp4 --seconds 12
 """
 
 from __future__ import annotations
@@ -78,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
     record = record_episode(model, env, args.seconds, deterministic=not args.stochastic)
     summary = record.summary()
     print("episode: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
+    commands = record.command_text()
+    if commands is not None:
+        print(f"commands: {commands}")
     if args.out is not None:
         _render(record, env, args)
     return 0
@@ -99,9 +107,11 @@ def _render(record, env, args: argparse.Namespace) -> None:
     if record.marker_xy is not None:
         xy = record.marker_xy[::stride]
         markers[0] = np.concatenate([xy, np.full((xy.shape[0], 1), env.goal.marker_radius)], axis=1)
+    arrows = [{label: a[::stride] for label, a in record.arrows.items()}]
     if not args.no_reference and env.spec.tracks_reference:  # AMP policies track no clip
         panels.append(("reference", record.ref_qpos[::stride]))
         markers.append(None)
+        arrows.append(None)
     console = Console(stderr=True)
     with Progress(
         TextColumn("rendering"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -112,6 +122,7 @@ def _render(record, env, args: argparse.Namespace) -> None:
             panels, args.out, env.sim.robot, rate / stride, width=args.width, height=args.height,
             quality=args.quality, overwrite=args.overwrite, progress=lambda i, n: bar.update(task, completed=i, total=n),
             ball=scene_ball(env.goal.scene_objects()) if env.goal is not None else None, markers=markers,
+            arrows=arrows,
         )
     console.print(
         f"wrote {result.path} ({result.frames} frames at {result.fps:g} fps, {result.bytes / 1e6:.2f} MB) "

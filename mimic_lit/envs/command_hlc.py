@@ -215,6 +215,14 @@ class CommandedTaskGoal(Goal):
     def marker_xy(self) -> torch.Tensor | None:
         return self.task.marker_xy()
 
+    def velocity_command(self) -> torch.Tensor | None:
+        """The high level's command, for ``mimic-lit play``."""
+        return self.command_goal.velocity_command()
+
+    def arrows(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The task's arrows and the command's (commanded and actual velocity and turning)."""
+        return {**self.task.arrows(root_pos, root_quat), **self.command_goal.arrows(root_pos, root_quat)}
+
     @property
     def marker_radius(self) -> float:
         return self.task.marker_radius

@@ -5,6 +5,7 @@
 - :mod:`mimic_lit.render.camera`: smooth tracking and fixed camera paths.
 - :mod:`mimic_lit.render.renderer`: ``MotionRenderer`` (one pose -> image) and ``render_clip``
   (clip -> MP4/GIF).
+- :mod:`mimic_lit.render.arrows`: a goal's arrows (a velocity command) in the scene, and their colour key.
 - :mod:`mimic_lit.render.strip`: several poses side by side in one image (``filmstrip``).
 - :mod:`mimic_lit.render.video`: atomic MP4 (imageio-ffmpeg) and GIF (Pillow) writers.
 

@@ -2,7 +2,8 @@
 
 Each panel is rendered with its own tracking camera (so a robot that falls behind stays in view) but
 all panels share the viewing direction and distance, so poses are directly comparable. A label is
-drawn in each panel's corner.
+drawn in each panel's corner, and a colour key of the arrows a panel shows (a velocity command) in
+another.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mimic_lit.errors import MimicLitError
+from mimic_lit.render.arrows import arrow_colour, arrow_view
 from mimic_lit.render.camera import CameraMode, CameraPath, camera_path
 from mimic_lit.render.renderer import MotionRenderer, RenderQuality, RenderResult
 from mimic_lit.render.video import check_output_path, write_video
@@ -24,21 +26,51 @@ if TYPE_CHECKING:
     from mimic_lit.sim.base import BallConfig
 
 
+def label_font(height: int):
+    """(Pillow font, its size in pixels) for text on an image ``height`` pixels high."""
+    from PIL import ImageFont
+
+    size = max(10, height // 22)
+    try:
+        return ImageFont.load_default(size=size), size
+    except TypeError:  # Pillow < 10.1 has one bitmap size
+        return ImageFont.load_default(), size
+
+
 def draw_label(image: np.ndarray, text: str) -> np.ndarray:
     """``image`` with ``text`` in its top-left corner (white on a dark box, readable on any floor)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     img = Image.fromarray(image)
     draw = ImageDraw.Draw(img)
-    size = max(10, image.shape[0] // 22)
-    try:
-        font = ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has one bitmap size
-        font = ImageFont.load_default()
+    font, size = label_font(image.shape[0])
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     pad = max(3, size // 3)
     draw.rectangle((0, 0, right - left + 2 * pad, bottom - top + 2 * pad), fill=(20, 20, 20))
     draw.text((pad - left, pad - top), text, fill=(255, 255, 255), font=font)
+    return np.asarray(img)
+
+
+def draw_legend(image: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """``image`` with a colour key of the arrow ``labels`` in its bottom-left corner (one line each)."""
+    if not labels:
+        return image
+    from PIL import Image, ImageDraw
+
+    img = Image.fromarray(image)
+    draw = ImageDraw.Draw(img)
+    font, size = label_font(image.shape[0])
+    pad = max(3, size // 3)
+    boxes = [draw.textbbox((0, 0), text, font=font) for text in labels]
+    line = max(b[3] - b[1] for b in boxes) + pad
+    width = max(b[2] - b[0] for b in boxes) + 3 * pad + size
+    top = image.shape[0] - len(labels) * line - pad
+    draw.rectangle((0, top, width, image.shape[0]), fill=(20, 20, 20))
+    for i, (text, box) in enumerate(zip(labels, boxes)):
+        y = top + pad // 2 + i * line
+        colour = tuple(int(255 * c) for c in arrow_colour(text))
+        draw.rectangle((pad, y + pad // 2, pad + size, y + line - pad // 2), fill=colour)
+        draw.text((2 * pad + size - box[0], y + pad // 2 - box[1]), text, fill=(255, 255, 255), font=font)
     return np.asarray(img)
 
 
@@ -57,12 +89,15 @@ def render_side_by_side(
     progress: Callable[[int, int], None] | None = None,
     ball: BallConfig | None = None,
     markers: Sequence[np.ndarray | None] | None = None,
+    arrows: Sequence[dict[str, np.ndarray] | None] | None = None,
 ) -> RenderResult:
     """Render ``panels`` (label, qpos (T, nq)), all of the same length, next to each other into
     ``out`` (``.mp4`` or ``.gif``); each panel is ``width`` x ``height`` pixels.
 
     With ``ball`` a panel's poses may end with the ball's 7 coordinates (panels without them show
-    no ball); ``markers`` gives per panel ``None`` or (T, 3) floor discs (x, y, radius) to draw.
+    no ball); ``markers`` gives per panel ``None`` or (T, 3) floor discs (x, y, radius) to draw;
+    ``arrows`` per panel ``None`` or arrows by label, each (T, K, 3) world points of a path with its
+    head at the last point (NaN ones are not drawn), drawn in the label's colour with a colour key.
     """
     path = check_output_path(out, overwrite=overwrite)
     if not panels:
@@ -78,6 +113,10 @@ def render_side_by_side(
     markers = list(markers) if markers is not None else [None] * len(panels)
     if len(markers) != len(panels) or any(m is not None and np.shape(m) != (n, 3) for m in markers):
         raise MimicLitError(f"markers must give, per panel, None or an array of shape ({n}, 3)")
+    arrows = [a or {} for a in arrows] if arrows is not None else [{}] * len(panels)
+    shapes = [np.shape(a) for p in arrows for a in p.values()]
+    if len(arrows) != len(panels) or any(len(s) != 3 or s[0] != n or s[1] < 2 or s[2] != 3 for s in shapes):
+        raise MimicLitError(f"arrows must give, per panel, None or arrays of shape ({n}, K >= 2, 3) by label")
     t0 = time.perf_counter()
     with MotionRenderer(spec, width, height, quality, ball=ball) as renderer:
         for _, q in panels:
@@ -92,16 +131,22 @@ def render_side_by_side(
                 continue
             own = camera_path(q[:, :3], q[:, 3:7], fps, camera, aspect=width / height)
             cams.append(CameraPath(own.lookat, base.distance, base.azimuth, base.elevation))
+        if any(arrows):  # arrows lie on the floor around the robot: a view from higher up (all panels alike)
+            cams = [arrow_view(c) for c in cams]
 
         def frame(i: int) -> np.ndarray:
             images = [
-                draw_label(
-                    renderer.render(
-                        q[i], cam.lookat[i], cam.distance, cam.azimuth, cam.elevation, None if m is None else m[i]
+                draw_legend(
+                    draw_label(
+                        renderer.render(
+                            q[i], cam.lookat[i], cam.distance, cam.azimuth, cam.elevation, None if m is None else m[i],
+                            [(name, a[i]) for name, a in arr.items()],
+                        ),
+                        label,
                     ),
-                    label,
+                    list(arr),
                 )
-                for (label, q), cam, m in zip(panels, cams, markers)
+                for (label, q), cam, m, arr in zip(panels, cams, markers, arrows)
             ]
             return np.concatenate(images, axis=1)
 

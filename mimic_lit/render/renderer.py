@@ -10,7 +10,7 @@ smoothed path and writes an MP4 or GIF.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -19,6 +19,7 @@ import numpy as np
 
 from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.clip import MotionClip
+from mimic_lit.render.arrows import add_arrows
 from mimic_lit.render.camera import CameraMode, CameraPath, camera_path
 from mimic_lit.render.gl import RenderBackendError, ensure_gl_backend
 from mimic_lit.render.playback import ball_joint_columns, output_times, sample_qpos
@@ -99,12 +100,14 @@ class MotionRenderer:
         azimuth: float,
         elevation: float,
         marker: np.ndarray | None = None,
+        arrows: Sequence[tuple[str, np.ndarray]] = (),
     ) -> np.ndarray:
         """(height, width, 3) uint8 image of the robot in pose ``qpos`` seen by a free camera.
 
         ``qpos`` holds the robot's coordinates, then the ball's if the scene has one (without them
         the ball is hidden). ``marker`` (x, y, radius) draws a flat green disc on the floor: a goal
-        or a target location.
+        or a target location. ``arrows`` draws per (label, (K, 3) world points) an arrow along those
+        points in the label's colour (see :mod:`mimic_lit.render.arrows`): a velocity command.
         """
         mj = self._mj
         qpos = np.asarray(qpos)
@@ -126,6 +129,8 @@ class MotionRenderer:
         self._renderer.update_scene(self.data, camera=self.camera)
         if marker is not None:
             _add_floor_disc(mj, self._renderer.scene, marker)
+        if arrows:
+            add_arrows(mj, self._renderer.scene, arrows)
         return self._renderer.render()
 
     def frames(self, qpos: np.ndarray, cam: CameraPath, indices: Iterator[int] | None = None) -> Iterator[np.ndarray]:

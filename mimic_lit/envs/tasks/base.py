@@ -30,7 +30,17 @@ import torch
 from mimic_lit.errors import MimicLitError
 from mimic_lit.rotations import heading_quat_inv, rotate_per_env, yaw_from_quat
 
-__all__ = ["Goal", "GoalConfig", "check_range", "heading_dir_xy", "horizontal_velocity", "to_heading_frame_xy", "unit_xy"]
+__all__ = [
+    "Goal",
+    "GoalConfig",
+    "check_range",
+    "floor_arc",
+    "floor_arrow",
+    "heading_dir_xy",
+    "horizontal_velocity",
+    "to_heading_frame_xy",
+    "unit_xy",
+]
 
 
 def unit_xy(angle: torch.Tensor) -> torch.Tensor:
@@ -54,6 +64,26 @@ def horizontal_velocity(prev_root_pos: torch.Tensor, root_pos: torch.Tensor, dt:
     if dt <= 0:
         raise MimicLitError(f"dt must be positive, got {dt}")
     return (root_pos[:, :2] - prev_root_pos[:, :2]) / dt
+
+
+def floor_arrow(origin_xy: torch.Tensor, vector_xy: torch.Tensor, height: float) -> torch.Tensor:
+    """(N, 2, 3) straight arrows for :meth:`Goal.arrows`, from ``origin_xy`` (N, 2) along the
+    ground-plane ``vector_xy`` (N, 2), ``height`` metres above the floor."""
+    start = torch.cat([origin_xy, torch.full_like(origin_xy[:, :1], height)], dim=-1)
+    end = torch.cat([origin_xy + vector_xy, start[:, 2:]], dim=-1)
+    return torch.stack([start, end], dim=1)
+
+
+def floor_arc(
+    centre_xy: torch.Tensor, radius: float, start_yaw: torch.Tensor, sweep: torch.Tensor, height: float, points: int = 17
+) -> torch.Tensor:
+    """(N, points, 3) curved arrows for :meth:`Goal.arrows`: arcs of ``radius`` about ``centre_xy``
+    (N, 2), from the direction ``start_yaw`` (N,) through ``sweep`` (N,) radians (positive:
+    counter-clockwise), ``height`` metres above the floor."""
+    t = torch.linspace(0.0, 1.0, points, device=centre_xy.device, dtype=centre_xy.dtype)
+    yaw = start_yaw.unsqueeze(-1) + sweep.unsqueeze(-1) * t  # (N, points)
+    xy = centre_xy.unsqueeze(1) + radius * unit_xy(yaw)
+    return torch.cat([xy, torch.full_like(xy[..., :1], height)], dim=-1)
 
 
 def check_range(name: str, low: float, high: float, min_value: float = 0.0) -> None:
@@ -80,7 +110,8 @@ class Goal:
     Subclasses set ``change_time`` (min, max) seconds and ``weights`` (term name -> weight), list
     their target tensors in ``_state_keys``, and implement ``obs_dim``, ``_draw_targets``,
     ``observe`` and ``reward_terms``; optionally ``success``, ``done``, ``failed``, ``metric_names`` with
-    ``metrics``, ``scene_objects``, ``bind`` and ``marker_xy``.
+    ``metrics``, ``scene_objects``, ``bind``, and for ``mimic-lit play`` ``marker_xy``,
+    ``velocity_command`` and ``arrows``.
     """
 
     #: Names of the tensor attributes saved by :meth:`state_dict` besides the timers.
@@ -169,6 +200,19 @@ class Goal:
         """Radius (m) of the floor disc ``mimic-lit play`` draws at :meth:`marker_xy`: the goal's
         success radius where it has one."""
         return 0.3
+
+    def velocity_command(self) -> torch.Tensor | None:
+        """(N, 3) the (forward m/s, lateral m/s, yaw rate rad/s) command the character is asked to
+        follow, in its heading frame, for ``mimic-lit play``'s summary; ``None`` when the goal gives none."""
+        return None
+
+    def arrows(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Arrows ``mimic-lit play`` draws, by label: (N, K, 3) world points (K >= 2, the same for
+        every step) of a path drawn with an arrowhead at its last point: a straight arrow
+        (:func:`floor_arrow`) or a curved one (:func:`floor_arc`). By convention a velocity is drawn
+        as the way it goes in one second (1 m per m/s, an arc of 1 rad per rad/s). Called only by
+        ``mimic-lit play``, never in training (default: none)."""
+        return {}
 
     def _uniform(self, k: int, low: float, high: float) -> torch.Tensor:
         """(k,) samples of U[low, high) from the goal's own generator."""

@@ -12,17 +12,34 @@ with the root's linear velocity expressed in the heading frame and its world-fra
 velocity about z, both read from the simulator after the step (instantaneous, not finite
 differences). Metrics: the absolute errors of each command component (``cmd_vx_err``,
 ``cmd_vy_err`` in m/s, ``cmd_yaw_rate_err`` in rad/s), averaged per episode by evaluation.
+
+``mimic-lit play`` draws arrows on the floor (see :meth:`VelocityCommandGoal.arrows`): straight
+ones from the root for the commanded and the actual ground velocity, 1 m long per m/s, and curved
+ones around the root for the commanded and actual yaw rate, starting in front of the character and
+sweeping the angle it turns in one second (counter-clockwise = turning left; at most three
+quarters of a turn).
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from mimic_lit.envs.tasks.base import Goal, GoalConfig, check_range, to_heading_frame_xy
+from mimic_lit.envs.tasks.base import (
+    Goal, GoalConfig, check_range, floor_arc, floor_arrow, heading_dir_xy, to_heading_frame_xy,
+)
 from mimic_lit.errors import MimicLitError
+from mimic_lit.rotations import yaw_from_quat
 
 __all__ = ["VelocityCommandConfig", "VelocityCommandGoal"]
+
+#: Radius (m) of the yaw-rate arcs drawn around the root, and their largest sweep (rad; a robot
+#: spinning faster, e.g. while falling, would draw overlapping turns).
+TURN_RADIUS, MAX_SWEEP = 0.6, 1.5 * math.pi
+#: Heights (m) of the command's arrows and of the actual motion's, apart so both stay visible
+#: when the character follows its command exactly.
+COMMAND_HEIGHT, ACTUAL_HEIGHT = 0.04, 0.12
 
 
 @dataclass
@@ -118,6 +135,28 @@ class VelocityCommandGoal(Goal):
     def observe(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
         """(N, 3) the command."""
         return self.command.clone()
+
+    def velocity_command(self) -> torch.Tensor:
+        """(N, 3) the command, in the heading frame."""
+        return self.command
+
+    def arrows(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``command`` and ``velocity``: straight arrows of the commanded (turned from the heading
+        frame to the world) and the actual ground velocity; ``turn command`` and ``turning``: arcs
+        of the commanded and actual yaw rate. The actual ones need a bound simulator."""
+        yaw = yaw_from_quat(root_quat).to(self.dtype)
+        forward = heading_dir_xy(root_quat).to(self.dtype)
+        left = torch.stack([-forward[:, 1], forward[:, 0]], dim=-1)
+        root_xy = root_pos[:, :2].to(self.dtype)
+        cmd = self.command
+        out = {"command": floor_arrow(root_xy, cmd[:, 0:1] * forward + cmd[:, 1:2] * left, COMMAND_HEIGHT)}
+        if self.sim is not None:
+            out["velocity"] = floor_arrow(root_xy, self.sim.root_lin_vel[:, :2].to(self.dtype), ACTUAL_HEIGHT)
+        out["turn command"] = floor_arc(root_xy, TURN_RADIUS, yaw, cmd[:, 2].clamp(-MAX_SWEEP, MAX_SWEEP), COMMAND_HEIGHT)
+        if self.sim is not None:
+            yaw_rate = self.sim.root_ang_vel[:, 2].to(self.dtype).clamp(-MAX_SWEEP, MAX_SWEEP)
+            out["turning"] = floor_arc(root_xy, TURN_RADIUS, yaw, yaw_rate, ACTUAL_HEIGHT)
+        return out
 
     def _velocity(self, root_quat: torch.Tensor) -> torch.Tensor:
         """(N, 3) the root's planar velocity in the heading frame and its yaw rate, now."""
