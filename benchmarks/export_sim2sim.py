@@ -43,7 +43,7 @@ def validate(config: str, ckpt: str, episodes: int, rand_reset: bool) -> dict[st
     from mimic_lit.checkpoint import load_policy
 
     n = min(episodes, 16)
-    model, data = load_policy(config, ckpt, {"sim.num_envs": n, "val_episodes": episodes, "val_rand_reset": rand_reset,
+    model, data = load_policy(config, ckpt, {"sim.num_envs": n, "eval_episodes": episodes, "val_rand_reset": rand_reset,
                                              "val_num_envs": n})
     trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
     out = trainer.validate(model, datamodule=data, verbose=False)[0]

@@ -83,7 +83,7 @@ def random_start_eval(run_dir: Path, episodes: int) -> dict[str, float]:
     run = next(run_dir.rglob("checkpoints/last.ckpt")).parent.parent
     n = min(episodes, 16)
     model, data = load_policy(str(run / "lightning_logs" / "version_0" / "config.yaml"), str(run / "checkpoints" / "last.ckpt"),
-                              {"sim.num_envs": n, "val_episodes": episodes, "val_rand_reset": True, "val_num_envs": n})
+                              {"sim.num_envs": n, "eval_episodes": episodes, "val_rand_reset": True, "val_num_envs": n})
     trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
     out = trainer.validate(model, datamodule=data, verbose=False)[0]
     return {k: float(v) for k, v in out.items()}

@@ -6,9 +6,11 @@ keeps them. Data flows one way: the method learns about the env once, from the
 and then only sees rollout batches. Which env is built is the ``task``'s business: any
 :class:`~mimic_lit.envs.task.EnvTask` (tracking, AMP, ADD, ASE, a high-level controller, or
 a user's own) by its ``class_path``. The training dataloader wraps a
-:class:`~mimic_lit.rl.collector.RolloutCollector` (one pass = one RL iteration), the validation
-and test dataloaders an :class:`~mimic_lit.rl.collector.EvaluationRollouts`. Both find the
-policy as ``trainer.lightning_module`` when they run.
+:class:`~mimic_lit.rl.collector.RolloutCollector` (one pass = one RL iteration), the validation,
+test and predict dataloaders an :class:`~mimic_lit.rl.collector.EvaluationRollouts`. Both find the
+policy as ``trainer.lightning_module`` when they run. Validation during ``fit`` plays
+``val_episodes`` episodes; a standalone ``validate``, ``test`` or ``predict`` plays
+``eval_episodes`` (100 by default: enough for rates with intervals of about ±10 %).
 
 Seeds: every DDP rank adds ``10007 * rank`` to the simulator, task and collector seeds, so ranks
 explore differently but reproducibly. The data module's ``state_dict`` (saved in every Lightning
@@ -62,10 +64,12 @@ class ImitationDataModule(LightningDataModule):
         horizon: environment steps per RL iteration (T); an iteration has T × N samples.
         update_epochs: passes over each rollout.
         num_minibatches: minibatches per pass (each holds T × N / num_minibatches samples).
-        val_episodes: deterministic episodes per validation/test run (0: no validation).
-        val_num_envs: environments of the evaluation env; ``None`` = min(val_episodes, N).
+        val_episodes: deterministic episodes per validation during ``fit`` (0: no validation).
+        eval_episodes: deterministic episodes of a standalone ``validate``, ``test`` or ``predict``.
+        val_num_envs: environments of the evaluation env; ``None`` = min(episodes, N).
         val_rand_reset: evaluation episodes start at random clip times (as training, MimicKit's
-            test mode); ``False`` starts every episode at the clip's beginning.
+            test mode); ``False`` starts every episode at the clip's beginning. A goal draws its
+            placements from its own distribution either way, from the fixed evaluation seed.
         seed: seed of the collector (action noise, minibatch order) and of the evaluation run.
         torch_threads: torch intra-op threads for the update, set when the envs are built;
             ``None`` keeps torch's default (one per core). Rollouts always run torch on one
@@ -82,6 +86,7 @@ class ImitationDataModule(LightningDataModule):
         update_epochs: int = 5,
         num_minibatches: int = 4,
         val_episodes: int = 32,
+        eval_episodes: int = 100,
         val_num_envs: int | None = None,
         val_rand_reset: bool = True,
         seed: int = 0,
@@ -94,6 +99,7 @@ class ImitationDataModule(LightningDataModule):
         require_at_least(update_epochs, "data.update_epochs", 1)
         require_at_least(num_minibatches, "data.num_minibatches", 1)
         require_at_least(val_episodes, "data.val_episodes", 0)
+        require_at_least(eval_episodes, "data.eval_episodes", 1)
         require_optional(require_at_least, val_num_envs, "data.val_num_envs", 1)
         require_optional(require_at_least, torch_threads, "data.torch_threads", 1)
         if num_minibatches > horizon * self.sim.num_envs:
@@ -105,6 +111,7 @@ class ImitationDataModule(LightningDataModule):
         self.update_epochs = int(update_epochs)
         self.num_minibatches = int(num_minibatches)
         self.val_episodes = int(val_episodes)
+        self.eval_episodes = int(eval_episodes)
         self.val_num_envs = val_num_envs
         self.val_rand_reset = bool(val_rand_reset)
         self.seed = int(seed)
@@ -149,16 +156,21 @@ class ImitationDataModule(LightningDataModule):
             self.collector = RolloutCollector(
                 self.train_env, self._agent, self.horizon, self.update_epochs, self.num_minibatches, self.seed + offset
             )
-        if stage == "predict" and self.val_episodes < 1:
-            raise MimicLitError("predict plays the evaluation episodes: set data.init_args.val_episodes >= 1")
-        if stage in ("fit", "validate", "test", "predict") and self.evaluation is None and self.val_episodes > 0:
-            n = self.val_num_envs or min(self.val_episodes, self.sim.num_envs)
-            self.eval_env = self.build_env(n, offset + _EVAL_SEED_OFFSET, self.val_rand_reset)
-            self.evaluation = EvaluationRollouts(
-                self.eval_env, self._agent, self.val_episodes, self.seed + offset + _EVAL_SEED_OFFSET
-            )
+        if stage in ("fit", "validate", "test", "predict"):
+            self._build_evaluation(self.val_episodes if stage == "fit" else self.eval_episodes, offset)
         if self.train_env is not None or self.eval_env is not None:
             self._agent().connect(self.rollout_spec())
+
+    def _build_evaluation(self, episodes: int, offset: int) -> None:
+        """The evaluation env and its ``episodes`` episodes (none for 0); kept while the count stays."""
+        if self.evaluation is not None and self.evaluation.episodes == episodes:
+            return
+        self.eval_env = self.evaluation = None
+        if episodes < 1:
+            return
+        n = self.val_num_envs or min(episodes, self.sim.num_envs)
+        self.eval_env = self.build_env(n, offset + _EVAL_SEED_OFFSET, self.val_rand_reset)
+        self.evaluation = EvaluationRollouts(self.eval_env, self._agent, episodes, self.seed + offset + _EVAL_SEED_OFFSET)
 
     # ------------------------------------------------------------------ dataloaders
     def train_dataloader(self) -> DataLoader:

@@ -67,7 +67,7 @@ from lightning import Trainer
 
 from mimic_lit.checkpoint import load_policy
 
-model, data = load_policy(RECIPE, CKPT, {"sim.num_envs": 1, "val_episodes": 1, "val_rand_reset": False})
+model, data = load_policy(RECIPE, CKPT, {"sim.num_envs": 1, "eval_episodes": 1, "val_rand_reset": False})
 trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
 framework = trainer.validate(model, datamodule=data, verbose=False)[0]
 for key in ("val/episode_length_s", "val/fall_rate", "val/body_pos_err", "val/joint_err", "val/root_pos_err"):

@@ -95,17 +95,23 @@ def library_versions() -> dict[str, str]:
 
 
 def differences(expected: dict[str, list[float]], got: dict[str, list[float]], rtol: float) -> list[str]:
-    """Human-readable lines for every tag whose values differ by more than ``rtol`` (relative; an
-    absolute 1e-12 for values that are zero), or that is missing on either side."""
+    """Human-readable lines for every recorded tag whose values differ by more than ``rtol``
+    (relative; an absolute 1e-12 for values that are zero), or that is missing now. A tag logged
+    now but not recorded (a newly added scalar) moved nothing: :func:`new_tags` lists those."""
     lines = []
-    for tag in sorted(set(expected) | set(got)):
-        if tag not in got or tag not in expected:
-            lines.append(f"{tag}: {'missing now' if tag not in got else 'new'}")
+    for tag in sorted(expected):
+        if tag not in got:
+            lines.append(f"{tag}: missing now")
             continue
         a, b = expected[tag], got[tag]
         if len(a) != len(b) or any(not math.isclose(x, y, rel_tol=rtol, abs_tol=1e-12) for x, y in zip(a, b)):
             lines.append(f"{tag}: recorded {a}, now {b}")
     return lines
+
+
+def new_tags(expected: dict[str, list[float]], got: dict[str, list[float]]) -> list[str]:
+    """Tags logged now that the recording does not have (``record`` adds them)."""
+    return sorted(set(got) - set(expected))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         diff = differences(recorded[recipe.stem], got, args.rtol)
         failed += bool(diff)
         print(f"{recipe.stem}: {'same' if not diff else 'DIFFERENT'}", *diff, sep="\n  ", flush=True)
+        added = new_tags(recorded[recipe.stem], got)
+        if added:
+            print(f"  note: {len(added)} scalar(s) not recorded yet (record adds them): {', '.join(added)}", flush=True)
     if args.action == "record":
         recorded[VERSIONS_KEY] = versions
         FINGERPRINTS.parent.mkdir(parents=True, exist_ok=True)

@@ -135,6 +135,36 @@ def test_high_level_env_holds_the_chosen_latent_for_the_low_level_steps():
         HLCEnv(env, bad)
 
 
+def test_high_level_step_reports_an_ended_episode_s_metrics_from_its_last_state():
+    """An episode that ends inside a high-level step: its per-step metrics (what evaluation sums and
+    takes as ``final_<metric>``) are those of the low-level step it ended in, not of the next episode."""
+    from mimic_lit.envs.hlc import HLCEnv
+
+    env = build_env(
+        SimConfig(robot="humanoid", num_envs=2, nthread=1),
+        ASEConfig(motion="shipped:humanoid/walk", disc_steps=2, latent_dim=8, goal=LocationConfig(), episode_length=0.5),
+    )
+    llc = ASE()
+    llc.set_latent_dim(8)
+    llc.build(env.layout.dim + 8, env.action_dim)
+    lows = []
+    step = env.step
+    env.step = lambda actions: lows.append(step(actions)) or lows[-1]
+    hlc = HLCEnv(env, llc, llc_steps=4)
+    hlc.reset()
+    checked = 0
+    for _ in range(5):  # 15-step episodes: the first ends at the 3rd of 4 low-level steps of the 4th
+        lows.clear()
+        res = hlc.step(torch.randn(2, 8))
+        for i in range(2):
+            ends = [j for j, low in enumerate(lows) if low.done[i] != 0]
+            at = ends[0] if ends else len(lows) - 1
+            for key in ("goal_reward", "goal_success"):  # per-step values of the location goal
+                assert res.info[key][i] == lows[at].info[key][i], key
+            checked += bool(ends) and ends[0] < len(lows) - 1
+    assert checked >= 1
+
+
 def test_latent_diversity_is_zero_for_one_latent_and_positive_for_different_ones():
     from mimic_lit.metrics.diversity import latent_diversity
 

@@ -149,7 +149,7 @@ def test_predict_returns_the_evaluation_episodes(walk_ckpt: Path):
     """``Trainer.predict`` (``mimic-lit predict``) plays the deterministic evaluation episodes."""
     from lightning import Trainer
 
-    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 3, "val_episodes": 3, "val_rand_reset": False}, quick=True)
+    model, dm = load_policy(RECIPE, walk_ckpt, {"sim.num_envs": 3, "eval_episodes": 3, "val_rand_reset": False}, quick=True)
     trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
     (episodes,) = trainer.predict(model, datamodule=dm)
     assert episodes["length_s"].shape == (3,) and bool((episodes["length_s"] > 0).all())

@@ -21,7 +21,7 @@ from mimic_lit.quick import QUICK_VALUES
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "deepmimic_g1_walk.yaml"  # trained and evaluated with --quick
-VAL_EPISODES = next(value for _, key, value, _ in QUICK_VALUES if key == ("val_episodes",))
+VAL_EPISODES = next(value for _, key, value, _ in QUICK_VALUES if key == ("eval_episodes",))  # predict plays them
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -54,13 +54,17 @@ class MimicLitCLI(LightningCLI):
         parser.add_argument("--quick", action=QuickAction)
 
     def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any):
-        """Add ``predict``'s own options (``--out``, ``--overwrite``) to its parser only."""
+        """Add the evaluation commands' own options (``--out``, ``--overwrite``) to their parsers only."""
         parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
-        if subcommand == "predict":
+        helps = {
+            "predict": "also write the per-episode results to this .json or .csv file",
+            "validate": "also write the summary (rates, means, 95 % intervals) to this .json file",
+            "test": "also write the summary (rates, means, 95 % intervals) to this .json file",
+        }
+        if subcommand in helps:
             from jsonargparse import ActionYesNo
 
-            parser.add_argument("--out", type=str | None, default=None,
-                                help="also write the per-episode results to this .json or .csv file")
+            parser.add_argument("--out", type=str | None, default=None, help=helps[subcommand])
             parser.add_argument("--overwrite", action=ActionYesNo, default=False, help="replace --out if it exists")
         return parser
 
@@ -95,6 +99,46 @@ class MimicLitCLI(LightningCLI):
 
         config = self.config[self.subcommand]
         self.trainer.callbacks.append(PredictionResults(config.get("out"), bool(config.get("overwrite"))))
+
+    def before_validate(self) -> None:
+        """Check ``--out`` before the episodes run."""
+        self._check_summary_out()
+
+    def before_test(self) -> None:
+        """Check ``--out`` before the episodes run."""
+        self._check_summary_out()
+
+    def after_validate(self) -> None:
+        """Print the summary with its 95 % intervals (and write ``--out``)."""
+        self._report_summary("val/")
+
+    def after_test(self) -> None:
+        """Print the summary with its 95 % intervals (and write ``--out``)."""
+        self._report_summary("test/")
+
+    def _check_summary_out(self) -> None:
+        from mimic_lit.metrics.report import check_summary_path
+
+        config = self.config[self.subcommand]
+        if config.get("out"):
+            check_summary_path(config["out"], overwrite=bool(config.get("overwrite")))
+
+    def _report_summary(self, prefix: str) -> None:
+        """:func:`mimic_lit.metrics.summary` of what the run logged under ``prefix``, on global rank 0."""
+        from mimic_lit.metrics.report import check_summary_path, format_summary, summary, write_summary
+
+        if not self.trainer.is_global_zero:
+            return
+        result = summary(self.trainer.callback_metrics, prefix)
+        if "episodes" not in result:
+            print(f"{self.subcommand}: no evaluation episodes were played")
+            return
+        print(format_summary(result, self.subcommand))
+        config = self.config[self.subcommand]
+        if config.get("out"):
+            overwrite = bool(config.get("overwrite"))
+            write_summary(check_summary_path(config["out"], overwrite=overwrite), result)
+            print(f"wrote {config['out']}")
 
     def instantiate_trainer(self, **kwargs: Any):
         """A ``fit`` without a ``RunCheckpoint`` in its callbacks gets one (``mimic_lit.runs``)."""

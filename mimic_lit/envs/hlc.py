@@ -7,7 +7,8 @@ normalised onto the sphere). The frozen low-level policy (actor + observation no
 ASE checkpoint) then drives the robot for ``llc_steps`` control steps with that latent. The
 high-level reward is the mean task reward of those steps. An episode that ends in one of them
 ends the high-level step with the same flag; the steps after it (already in the next episode)
-earn nothing.
+earn nothing, and that env's per-step ``info`` values (a goal's metrics) are those of the state
+its episode ended in.
 
 MimicKit has no high-level controller (its issue #83); this follows the ASE paper's set-up.
 """
@@ -214,6 +215,7 @@ class HLCEnv:
         steps = torch.zeros(n, dtype=obs.dtype, device=env.device)
         terminal = None
         episode: dict[str, torch.Tensor] = {}
+        at_end: dict[str, torch.Tensor] = {}  # per-step info of the envs whose episode ended, as it ended
         info: dict[str, torch.Tensor] = {}
         for _ in range(self.llc_steps):
             res = env.step(self.llc.act(self._low(obs)))
@@ -229,6 +231,9 @@ class HLCEnv:
                     if key in res.info:
                         old = episode.get(key, torch.full_like(res.info[key], float("nan")))
                         episode[key] = torch.where(ended, res.info[key], old)
+                for key, value in res.info.items():
+                    if key not in _EPISODE_KEYS and isinstance(value, torch.Tensor) and value.shape == (n,):
+                        at_end[key] = torch.where(ended, value, at_end.get(key, value))
             info = {k: v for k, v in res.info.items() if k not in _EPISODE_KEYS}
             # An env that reset drew a fresh latent: the chosen one stays until the next action.
             env.set_latents(chosen, hold_steps=self._hold)
@@ -236,6 +241,10 @@ class HLCEnv:
         self._obs = obs
         high = self._high(obs)
         nan = torch.full((n,), float("nan"), dtype=obs.dtype, device=env.device)
+        over = done != int(Done.NULL)
+        for key, value in at_end.items():  # an ended episode's metrics are those of its last state
+            if key in info:
+                info[key] = torch.where(over, value, info[key])
         for key in _EPISODE_KEYS:
             info[key] = episode.get(key, nan)
         return StepResult(

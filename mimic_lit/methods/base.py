@@ -224,9 +224,9 @@ class RLModule(LightningModule):
         fit this method."""
         self.rollout_spec = spec
         self.build(spec.env.obs_dim, spec.env.action_dim)
-        names = tuple(spec.env.eval_metrics)
-        if names != self.val_metrics.metric_names:  # the env's per-step metrics, averaged by evaluation
-            self.val_metrics, self.test_metrics = TrackingMetrics(names), TrackingMetrics(names)
+        names, goal = tuple(spec.env.eval_metrics), spec.env.goal_dim > 0
+        if (names, goal) != (self.val_metrics.metric_names, self.val_metrics.goal):  # the env's per-step metrics
+            self.val_metrics, self.test_metrics = TrackingMetrics(names, goal), TrackingMetrics(names, goal)
 
     def setup(self, stage: str) -> None:
         require_spec(self.rollout_spec, type(self).__name__)

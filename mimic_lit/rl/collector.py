@@ -15,7 +15,6 @@ what :class:`RolloutAgent` lists.
 from __future__ import annotations
 
 import copy
-import math
 import random
 import time
 from contextlib import contextmanager
@@ -253,7 +252,7 @@ class RolloutCollector(IterableDataset):
         flags = res.done.cpu()[done]
         stats.add("episode/return", self._ep_return[done].sum(), k)
         stats.add("episode/length_s", self._ep_steps[done].sum().double() * self.env.control_dt, k)
-        stats.add("episode/fall_rate", (flags == int(Done.FAIL)).sum(), k)
+        stats.add("episode/fall_rate", ended_fell(res.info, done, flags).sum(), k)
         stats.add("episode/success_rate", (flags == int(Done.SUCC)).sum(), k)
         self._ep_return[done] = 0.0
         self._ep_steps[done] = 0
@@ -281,6 +280,18 @@ class RolloutCollector(IterableDataset):
         self.iterations = int(state["iterations"])
 
 
+def ended_fell(info: dict[str, Any], ended: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
+    """(k,) float64 0/1: whether each of the ``ended`` (N,) episodes (their done ``flags``, (k,))
+    fell. The env's ``info["fell"]`` where it gives one (a goal may end an episode with ``FAIL``
+    while the character stands: a failure, not a fall), else ``done == FAIL``."""
+    fail = (flags == int(Done.FAIL)).double()
+    fell = info.get("fell")
+    if not isinstance(fell, torch.Tensor) or fell.shape != ended.shape:
+        return fail
+    given = fell.detach().cpu().double()[ended]
+    return torch.where(torch.isnan(given), fail, given)
+
+
 # ---------------------------------------------------------------------- evaluation
 def _global_rng_state() -> tuple:
     return random.getstate(), np.random.get_state(), torch.get_rng_state()
@@ -298,14 +309,16 @@ class EvaluationRollouts(IterableDataset):
 
     Every run starts from the same environment state and global RNG seed, so successive
     validations evaluate the same episodes and are comparable; the global RNG state is restored
-    afterwards, so evaluation never changes the training run. Each environment contributes its
-    first ⌈episodes / N⌉ episodes (waiting for all of them avoids a bias towards short episodes);
-    ``max_steps`` bounds the run.
+    afterwards, so evaluation never changes the training run. Exactly ``episodes`` episodes are
+    counted: each environment its first ``episodes // N`` episodes, the first ``episodes % N``
+    environments one more (fixed quotas, not the first episodes to end, so short episodes are not
+    favoured); ``max_steps`` bounds the run.
 
-    Yielded keys: ``length_s``, ``fell`` (0/1), ``succeeded`` (0/1: clip end for tracking, goal
-    reached for goals that end on success), ``return``, ``steps``, and ``<key>_sum`` (sum over the
-    episode's steps) for each per-step ``info`` value the env's spec names for evaluation
-    (``EnvSpec.eval_metrics``: tracking errors, a goal's metrics).
+    Yielded keys: ``length_s``, ``fell`` (0/1: the env's ``info["fell"]`` where it gives one, else
+    ``done == FAIL``), ``succeeded`` (0/1: clip end for tracking, goal reached for goals that end on
+    success), ``return``, ``steps``, and, for each per-step ``info`` value the env's spec names for
+    evaluation (``EnvSpec.eval_metrics``: tracking errors, a goal's metrics), ``<key>_sum`` (sum
+    over the episode's steps) and ``final_<key>`` (its value at the episode's last step).
     """
 
     def __init__(
@@ -347,7 +360,8 @@ class EvaluationRollouts(IterableDataset):
     def run(self, agent: RolloutAgent) -> dict[str, torch.Tensor]:
         env = self.env
         n = env.num_envs
-        per_env = max(1, math.ceil(self.episodes / n))
+        quota = torch.full((n,), self.episodes // n, dtype=torch.long)
+        quota[: self.episodes % n] += 1
         obs = env.reset()
         finished = torch.zeros(n, dtype=torch.long)
         ep_return = torch.zeros(n, dtype=torch.float64)
@@ -355,29 +369,32 @@ class EvaluationRollouts(IterableDataset):
         err_sums: dict[str, torch.Tensor] = {}
         out: dict[str, list[torch.Tensor]] = {"length_s": [], "fell": [], "succeeded": [], "return": [], "steps": []}
         for _ in range(self.max_steps):
+            if bool((finished >= quota).all()):
+                break
             res = env.step(agent.policy(agent.obs_normalizer.normalize(obs)).mode())
             obs = res.obs
             ep_return += res.reward.cpu().double()
             ep_steps += 1
+            last: dict[str, torch.Tensor] = {}
             for key in self.metric_names:
                 acc = err_sums.setdefault(key, torch.zeros(n, dtype=torch.float64))
-                acc += res.info[key].detach().cpu().double()
+                last[key] = res.info[key].detach().cpu().double()
+                acc += last[key]
             done = (res.done != int(Done.NULL)).cpu()
-            keep = done & (finished < per_env)
+            keep = done & (finished < quota)
             if bool(keep.any()):
                 flags = res.done.cpu()[keep]
                 out["length_s"].append(ep_steps[keep].double() * env.control_dt)
-                out["fell"].append((flags == int(Done.FAIL)).double())
+                out["fell"].append(ended_fell(res.info, keep, flags))
                 out["succeeded"].append((flags == int(Done.SUCC)).double())
                 out["return"].append(ep_return[keep].clone())
                 out["steps"].append(ep_steps[keep].double())
                 for key, acc in err_sums.items():
                     out.setdefault(f"{key}_sum", []).append(acc[keep].clone())
+                    out.setdefault(f"final_{key}", []).append(last[key][keep])
             finished += done.long()
             ep_return[done] = 0.0
             ep_steps[done] = 0
             for acc in err_sums.values():
                 acc[done] = 0.0
-            if bool((finished >= per_env).all()):
-                break
         return {k: torch.cat(v) if v else torch.zeros(0, dtype=torch.float64) for k, v in out.items()}
