@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from mimic_lit.envs.hlc import _EPISODE_KEYS, _resolve_existing
-from mimic_lit.envs.protocol import Done, StepResult
+from mimic_lit.envs.hlc import HighLevelStep, _resolve_existing
+from mimic_lit.envs.protocol import StepResult
 from mimic_lit.envs.spec import EnvSpec, ObsBlock
 from mimic_lit.envs.task import EnvTask, sim_dtype
 from mimic_lit.envs.tasks.base import Goal, GoalConfig
@@ -384,38 +384,19 @@ class CommandHLCEnv:
         self.goal.set_command(chosen)
         obs = self._obs.clone()
         obs[:, -3:] = chosen.to(obs.dtype)  # the command is the last block of the low-level observation
-        n = self.num_envs
-        done = torch.full((n,), int(Done.NULL), dtype=torch.long, device=env.device)
-        reward_sum = torch.zeros(n, dtype=obs.dtype, device=env.device)
-        steps = torch.zeros(n, dtype=obs.dtype, device=env.device)
-        episode: dict[str, torch.Tensor] = {}
-        info: dict[str, torch.Tensor] = {}
+        acc = HighLevelStep(self.num_envs, obs.dtype, env.device)
         for _ in range(self.llc_steps):
             res = env.step(self.llc.act(obs))
-            live = done == int(Done.NULL)
-            reward_sum += torch.where(live, res.reward, torch.zeros_like(res.reward))
-            steps += live.to(steps.dtype)
-            ended = live & (res.done != int(Done.NULL))
-            if bool(ended.any()):
-                done = torch.where(ended, res.done, done)
-                for key in _EPISODE_KEYS:
-                    if key in res.info:
-                        old = episode.get(key, torch.full_like(res.info[key], float("nan")))
-                        episode[key] = torch.where(ended, res.info[key], old)
-            info = {k: v for k, v in res.info.items() if k not in _EPISODE_KEYS}
+            acc.add(res)
             # Envs that reset got the zero command: the chosen one holds until the next action.
             self.goal.set_command(chosen)
             obs = res.obs.clone()
             obs[:, -3:] = chosen.to(obs.dtype)
         self._obs = obs
-        high = self._high()
-        nan = torch.full((n,), float("nan"), dtype=high.dtype, device=env.device)
-        for key in _EPISODE_KEYS:
-            info[key] = episode.get(key, nan)
         # The inner env has already reset the envs that ended, so their last state is gone: the
         # terminal observation is the new episode's. Only a ``TIME`` end bootstraps from it (one
         # high-level step in a whole episode); falls, lost balls and goals do not.
-        return StepResult(obs=high, reward=reward_sum / steps.clamp_min(1.0), done=done, terminal_obs=high, info=info)
+        return acc.result(self._high())
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self) -> dict[str, Any]:

@@ -93,6 +93,65 @@ def _resolve_existing(path: str, what: str) -> str:
 _EPISODE_KEYS = ("episode_length", "episode_return", "fell")
 
 
+class HighLevelStep:
+    """The control steps of one high-level action, folded into one :class:`StepResult`.
+
+    Reward: the mean over the steps of the episode the action started in. Done: the first end
+    flag; the steps after it (already in the next episode) earn nothing. Info: the last step's,
+    except that an env whose episode ended reports the per-step values (a goal's metrics) of the
+    state it ended in, and its episode values (length, return, fell).
+    """
+
+    def __init__(self, n: int, dtype: torch.dtype, device: torch.device) -> None:
+        self.n = n
+        self.done = torch.full((n,), int(Done.NULL), dtype=torch.long, device=device)
+        self.reward_sum = torch.zeros(n, dtype=dtype, device=device)
+        self.steps = torch.zeros(n, dtype=dtype, device=device)
+        self.terminal: torch.Tensor | None = None
+        self.episode: dict[str, torch.Tensor] = {}
+        self.at_end: dict[str, torch.Tensor] = {}
+        self.info: dict[str, torch.Tensor] = {}
+
+    def add(self, res: StepResult) -> torch.Tensor:
+        """Fold in one control step; returns (N,) bool: the envs whose episode ended at it."""
+        live = self.done == int(Done.NULL)
+        self.reward_sum += torch.where(live, res.reward, torch.zeros_like(res.reward))
+        self.steps += live.to(self.steps.dtype)
+        ended = live & (res.done != int(Done.NULL))
+        if bool(ended.any()):
+            self.done = torch.where(ended, res.done, self.done)
+            for key in _EPISODE_KEYS:
+                if key in res.info:
+                    old = self.episode.get(key, torch.full_like(res.info[key], float("nan")))
+                    self.episode[key] = torch.where(ended, res.info[key], old)
+            for key, value in res.info.items():
+                if key not in _EPISODE_KEYS and isinstance(value, torch.Tensor) and value.shape == (self.n,):
+                    self.at_end[key] = torch.where(ended, value, self.at_end.get(key, value))
+        self.info = {k: v for k, v in res.info.items() if k not in _EPISODE_KEYS}
+        return ended
+
+    def set_terminal(self, ended: torch.Tensor, high_obs: torch.Tensor) -> None:
+        """The high-level observation of the state the ``ended`` envs' episodes ended in."""
+        if self.terminal is None:
+            self.terminal = high_obs
+        else:
+            self.terminal = torch.where(ended.unsqueeze(1), high_obs, self.terminal)
+
+    def result(self, high_obs: torch.Tensor) -> StepResult:
+        """The high-level step, with ``high_obs`` the observation after it."""
+        info = dict(self.info)
+        over = self.done != int(Done.NULL)
+        for key, value in self.at_end.items():  # an ended episode's metrics are those of its last state
+            if key in info:
+                info[key] = torch.where(over, value, info[key])
+        nan = torch.full((self.n,), float("nan"), dtype=high_obs.dtype, device=high_obs.device)
+        for key in _EPISODE_KEYS:
+            info[key] = self.episode.get(key, nan)
+        terminal = high_obs if self.terminal is None else torch.where(over.unsqueeze(1), self.terminal, high_obs)
+        return StepResult(obs=high_obs, reward=self.reward_sum / self.steps.clamp_min(1.0), done=self.done,
+                          terminal_obs=terminal, info=info)
+
+
 class HLCEnv:
     """:class:`ASEEnv` with a goal, driven through a frozen low-level ASE policy (module docstring).
 
@@ -209,51 +268,17 @@ class HLCEnv:
         env.set_latents(actions.to(env.device), hold_steps=self._hold)
         chosen = env.latents.clone()
         obs = torch.cat([self._obs[:, : -self._k], chosen], dim=-1)
-        n = self.num_envs
-        done = torch.full((n,), int(Done.NULL), dtype=torch.long, device=env.device)
-        reward_sum = torch.zeros(n, dtype=obs.dtype, device=env.device)
-        steps = torch.zeros(n, dtype=obs.dtype, device=env.device)
-        terminal = None
-        episode: dict[str, torch.Tensor] = {}
-        at_end: dict[str, torch.Tensor] = {}  # per-step info of the envs whose episode ended, as it ended
-        info: dict[str, torch.Tensor] = {}
+        acc = HighLevelStep(self.num_envs, obs.dtype, env.device)
         for _ in range(self.llc_steps):
             res = env.step(self.llc.act(self._low(obs)))
-            live = done == int(Done.NULL)
-            reward_sum += torch.where(live, res.reward, torch.zeros_like(res.reward))
-            steps += live.to(steps.dtype)
-            ended = live & (res.done != int(Done.NULL))
+            ended = acc.add(res)
             if bool(ended.any()):
-                done = torch.where(ended, res.done, done)
-                term = self._high(res.terminal_obs)
-                terminal = term if terminal is None else torch.where(ended.unsqueeze(1), term, terminal)
-                for key in _EPISODE_KEYS:
-                    if key in res.info:
-                        old = episode.get(key, torch.full_like(res.info[key], float("nan")))
-                        episode[key] = torch.where(ended, res.info[key], old)
-                for key, value in res.info.items():
-                    if key not in _EPISODE_KEYS and isinstance(value, torch.Tensor) and value.shape == (n,):
-                        at_end[key] = torch.where(ended, value, at_end.get(key, value))
-            info = {k: v for k, v in res.info.items() if k not in _EPISODE_KEYS}
+                acc.set_terminal(ended, self._high(res.terminal_obs))
             # An env that reset drew a fresh latent: the chosen one stays until the next action.
             env.set_latents(chosen, hold_steps=self._hold)
             obs = torch.cat([res.obs[:, : -self._k], chosen], dim=-1)
         self._obs = obs
-        high = self._high(obs)
-        nan = torch.full((n,), float("nan"), dtype=obs.dtype, device=env.device)
-        over = done != int(Done.NULL)
-        for key, value in at_end.items():  # an ended episode's metrics are those of its last state
-            if key in info:
-                info[key] = torch.where(over, value, info[key])
-        for key in _EPISODE_KEYS:
-            info[key] = episode.get(key, nan)
-        return StepResult(
-            obs=high,
-            reward=reward_sum / steps.clamp_min(1.0),
-            done=done,
-            terminal_obs=high if terminal is None else torch.where((done != 0).unsqueeze(1), terminal, high),
-            info=info,
-        )
+        return acc.result(self._high(obs))
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self) -> dict[str, Any]:
