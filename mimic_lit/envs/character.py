@@ -26,6 +26,7 @@ import torch
 
 from mimic_lit.envs.actions import ActionMapping
 from mimic_lit.envs.observations import CharState, ObsLayout, char_obs
+from mimic_lit.envs.perturbation import Pushes
 from mimic_lit.envs.protocol import Done, StepResult
 from mimic_lit.envs.reference import ReferenceWindow
 from mimic_lit.envs.spec import EnvSpec, ObsBlock
@@ -123,6 +124,9 @@ class CharacterEnv:
             self.motion, self._parents, n, self._dt, ahead, target_dt, cfg.rand_reset, self._gen, dt
         )
         self._goal_init(goal)
+        self.pushes = None
+        if cfg.push_interval > 0:
+            self.pushes = Pushes(n, cfg.push_interval, cfg.push_velocity, dev, dt, int(cfg.seed) + 53)
 
     def _targets(self) -> tuple[list[int], float | None]:
         """Reference steps observed ahead and their spacing (``None``: the control period); none here."""
@@ -316,6 +320,8 @@ class CharacterEnv:
     def step(self, actions: torch.Tensor) -> StepResult:
         """Apply normalised ``actions`` (N, action_dim) for one control step; auto-reset ended envs."""
         prev_root = self.sim.root_pos.clone() if self.goal is not None else None
+        if self.pushes is not None:
+            self.pushes.apply(self.sim, self._dt)
         self.sim.step(self.action_mapping.to_targets(actions.to(self.device)))
         self._steps += 1
         self.reference.advance(self._steps)
@@ -464,6 +470,8 @@ class CharacterEnv:
             "sim": self.sim.state_dict(),
         }
         self._goal_state_dict(state)
+        if self.pushes is not None:
+            state["pushes"] = self.pushes.state_dict()
         state.update(reference)  # the pre-drawn resets, once drawn
         return state
 
@@ -482,6 +490,10 @@ class CharacterEnv:
         self.reference.load_state_dict(state)
         self.sim.load_state_dict(state["sim"])
         self._goal_load_state_dict(state)
+        if self.pushes is not None:
+            if "pushes" not in state:
+                raise MimicLitError("env state has no push timers (saved without task.push_interval?)")
+            self.pushes.load_state_dict(state["pushes"])
 
     def __repr__(self) -> str:
         return (

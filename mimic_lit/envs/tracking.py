@@ -72,6 +72,9 @@ class TrackingConfig(EnvTask):
             policy observation, ``goal_reward_weight`` times its reward is added to the env reward,
             and its metrics are logged and evaluated.
         goal_reward_weight: weight of the goal reward in the env reward.
+        push_interval: seconds between random pushes of the character (each env's own timer,
+            0.5-1.5 x this); 0 switches pushes off (:mod:`mimic_lit.envs.perturbation`).
+        push_velocity: largest horizontal velocity change of a push (m/s).
     """
 
     motion: str = "shipped:g1/kimodo_walk"
@@ -104,6 +107,8 @@ class TrackingConfig(EnvTask):
     seed: int = 0
     goal: GoalConfig | None = None
     goal_reward_weight: float = 1.0
+    push_interval: float = 0.0
+    push_velocity: float = 0.5
 
     def __post_init__(self) -> None:
         """Check every numeric option now, on one line naming the field (``task.<field>``)."""
@@ -127,6 +132,8 @@ class TrackingConfig(EnvTask):
         require_in_range(self.default_reset_prob, "task.default_reset_prob", 0.0, 1.0)
         require_positive(self.action_hinge_scale, "task.action_hinge_scale")
         require_nonnegative(self.goal_reward_weight, "task.goal_reward_weight")
+        require_nonnegative(self.push_interval, "task.push_interval")
+        require_nonnegative(self.push_velocity, "task.push_velocity")
 
     #: the env class these options build (each task config names its own)
     env_class: ClassVar[type]
