@@ -285,3 +285,16 @@ def test_shipped_skill_names(monkeypatch):
     with pytest.raises(MimicLitError, match="no shipped skill 'nope.ckpt'"):
         resolve_shipped_skill("shipped:skills/nope.ckpt")
     assert quick_ckpt_path("shipped:skills/amp_k1_locomotion.ckpt") == "runs/quick_amp_k1_locomotion/checkpoints/last.ckpt"
+
+
+def test_play_shows_the_scripted_baseline_over_a_quick_walk(k1_skill: Path, monkeypatch, capsys):
+    """``mimic-lit play --scripted`` plays the baseline over the recipe's walk (no checkpoint of its own)."""
+    from mimic_lit import cli
+
+    monkeypatch.chdir(k1_skill.parents[3])  # the folder the quick walk was trained in: runs/quick_amp_k1_locomotion
+    recipe = str(ROOT / "recipes" / "amp_k1_dribble.yaml")
+    assert cli.main(["play", "--config", recipe, "--quick", "--scripted", "--seconds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "final_goal_ball_dist" in out and "commands:" in out
+    assert cli.main(["play", "--config", recipe, "--quick"]) == 2  # neither a checkpoint nor --scripted
+    assert "give one of --ckpt_path" in capsys.readouterr().err

@@ -19,6 +19,7 @@ examples:
       --motion shipped:g1/kimodo_run --seconds 4
   mimic-lit play --config recipes/amp_k1_dribble.yaml \\
       --ckpt_path runs/amp_k1_dribble/checkpoints/last.ckpt --out dribble.gif
+  mimic-lit play --config recipes/amp_k1_dribble.yaml --scripted --out scripted.gif
   mimic-lit play --config recipes/amp_k1_locomotion.yaml \\
       --ckpt_path runs/amp_k1_locomotion/checkpoints/last.ckpt --out commands.mp4 --seconds 12
 """
@@ -31,7 +32,10 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options (imports nothing heavy, so ``--help`` is instant)."""
     parser.add_argument("--config", required=True, metavar="YAML", help="recipe the policy was trained with")
-    parser.add_argument("--ckpt_path", "--ckpt-path", required=True, metavar="CKPT", help="checkpoint (e.g. last.ckpt)")
+    parser.add_argument("--ckpt_path", "--ckpt-path", default=None, metavar="CKPT", help="checkpoint (e.g. last.ckpt)")
+    parser.add_argument("--scripted", action="store_true",
+                        help="play the scripted dribbling baseline over the recipe's walk instead of a checkpoint "
+                             "(ball-policy recipes: amp_g1_dribble, amp_k1_dribble)")
     parser.add_argument("--quick", action="store_true",
                         help="the recipe as `mimic-lit fit --quick` shrank it (a checkpoint of a quick run)")
     parser.add_argument("--out", default=None, metavar="FILE",
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         raise MimicLitError(f"--seconds must be > 0, got {args.seconds}")
     if args.fps <= 0:
         raise MimicLitError(f"--fps must be > 0, got {args.fps}")
+    if (args.ckpt_path is None) == (not args.scripted):
+        raise MimicLitError("give one of --ckpt_path (a trained policy) and --scripted (the scripted dribbling baseline)")
     if args.out is not None:
         from mimic_lit.render.gl import ensure_gl_backend
         from mimic_lit.render.video import check_output_path
@@ -78,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"sim.num_envs": 1, "sim.nthread": 1, "task.seed": args.seed, "sim.seed": args.seed}
     if args.motion is not None:
         overrides["task.motion"] = args.motion
-    model, dm = load_policy(args.config, args.ckpt_path, overrides, quick=args.quick)
-    env = dm.build_env(1, 0, rand_reset=args.random_start)
+    if args.scripted:
+        model, env = _scripted(args, overrides)
+    else:
+        model, dm = load_policy(args.config, args.ckpt_path, overrides, quick=args.quick)
+        env = dm.build_env(1, 0, rand_reset=args.random_start)
     record = record_episode(model, env, args.seconds, deterministic=not args.stochastic)
     summary = record.summary()
     print("episode: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
@@ -89,6 +98,19 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         _render(record, env, args)
     return 0
+
+
+def _scripted(args: argparse.Namespace, overrides: dict):
+    """(the scripted baseline connected to the recipe's env, that env)."""
+    from mimic_lit.checkpoint import build_from_recipe
+    from mimic_lit.envs.spec import RolloutSpec
+    from mimic_lit.methods.scripted import ScriptedDribble
+
+    _, dm = build_from_recipe(args.config, overrides, quick=args.quick)
+    env = dm.build_env(1, 0, rand_reset=args.random_start)
+    model = ScriptedDribble()
+    model.connect(RolloutSpec(env.spec, 1, 0))  # a one-line error unless the env is a ball policy's
+    return model, env
 
 
 def _render(record, env, args: argparse.Namespace) -> None:

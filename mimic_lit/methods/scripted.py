@@ -123,5 +123,10 @@ class ScriptedDribble(RLModule):
         action = (2.0 * (command - low) / (high - low).clamp_min(1e-6) - 1.0).float()
         return DiagGaussian(action, torch.full_like(action, -20.0))
 
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        """The script's high-level actions for raw observations (``mimic-lit play``)."""
+        return self.policy(obs).mode()
+
     def training_step(self, batch, batch_idx):  # noqa: ANN001
         raise MimicLitError("ScriptedDribble is a fixed controller: evaluate it with mimic-lit validate, do not fit it")
