@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _evaluate import build_eval_env, evaluate, mean_ci, pct, run_cost, write_result  # noqa: E402
 from _report import publish  # noqa: E402
+from learn_g1_walk import read_scalars  # noqa: E402
 from learn_locomotion import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,43 @@ def learned(recipe: Path, ckpt: Path, episodes: int) -> dict:
     return evaluate(build_eval_env(recipe, min(episodes, 100)), policy, episodes)
 
 
+def success_curve(run_dir: Path, scale: float = 1.0, offset: float = 0.0) -> tuple[list[float], list[float]]:
+    """(control steps in M, training success rate) of a run; ``scale`` control steps per sample."""
+    series = read_scalars(run_dir)
+    samples = dict(series.get("samples", []))
+    points = [(offset + scale * samples[s], v) for s, v in series.get("episode/success_rate", []) if s in samples]
+    return [x / 1e6 for x, _ in points], [v for _, v in points]
+
+
+def plot_comparison(robot: str, skill_samples: float, scripted_rate: float, out: Path) -> bool:
+    """Success against total control steps: flat AMP (``amp_<robot>_dribble_flat``) and the walk +
+    ball policy (the walk's samples first); False when neither run exists."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    flat = success_curve(ROOT / "runs" / f"amp_{robot}_dribble_flat")
+    hier = success_curve(ROOT / "runs" / f"amp_{robot}_dribble", 5.0, skill_samples)
+    if not flat[0] and not hier[0]:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    if flat[0]:
+        ax.plot(*flat, lw=0.8, label="flat AMP")
+    if hier[0]:
+        ax.plot(*hier, lw=0.8, label="walk + ball policy")
+    ax.axvline(skill_samples / 1e6, color="grey", ls=":", lw=0.8, label="walk trained")
+    ax.axhline(scripted_rate, color="k", ls="--", lw=0.8, label="scripted baseline")
+    ax.set_xlabel("control steps simulated (M)")
+    ax.set_ylabel("success rate (training)")
+    ax.set_title(f"{robot.upper()} dribbling at equal simulation cost")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    return True
+
+
 def row(name: str, r: dict) -> str:
     return (f"| {name} | {pct(r, 'success_rate', 'ci95_success')} | {pct(r, 'fall_rate', 'ci95_fall')} | "
             f"{mean_ci(r, 'time_to_goal_s', 1)} | {mean_ci(r, 'final_goal_ball_dist', 2)} |")
@@ -92,8 +130,11 @@ def main() -> None:
             "goal_met": mine["success_rate"] >= GOAL["success_rate"] and mine["fall_rate"] < GOAL["fall_rate"],
             "beats_scripted": mine["success_rate"] > base["success_rate"],
         })  # fmt: skip
+    plotted = False
     if not args.no_docs:
         write_result(ROOT / "docs" / "results" / f"learn_{args.robot}_dribble.json", record)
+        plotted = plot_comparison(args.robot, skill_cost["samples"], base["success_rate"],
+                                  ROOT / "docs" / "assets" / f"compare_{args.robot}_dribble.png")
     robot = args.robot.upper()
     lines = [
         f"## Learning: {robot} dribble",
@@ -119,6 +160,8 @@ def main() -> None:
         )
     else:
         lines.append("No ball policy has been trained yet: the scripted baseline alone.")
+    if plotted:
+        lines += ["", f"![flat vs hierarchical](assets/compare_{args.robot}_dribble.png)"]
     lines += ["", f"Command: `python benchmarks/learn_dribble.py --robot {args.robot} --minutes {args.minutes:g}`"]
     publish(f"## Learning: {robot} dribble", "\n".join(lines), write_docs=not args.no_docs)
 
