@@ -39,14 +39,16 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--robot", choices=("k1", "g1"), default="k1")
     p.add_argument("--minutes", type=float, default=0.0, help="train (or continue) this long first; 0: evaluate only")
     p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--run", default=None, help="run folder (default: runs/amp_<robot>_locomotion, the recipe's)")
+    p.add_argument("--fit-args", default="", help="extra `mimic-lit fit` options the run was started with (quoted)")
     p.add_argument("--ship", action="store_true", help="export the walk into the package when the goal is met")
     p.add_argument("--no-docs", action="store_true", help="print, do not write docs/")
     return p.parse_args()
 
 
-def train(recipe: Path, run_dir: Path, minutes: float) -> None:
+def train(recipe: Path, run_dir: Path, minutes: float, *extra: str) -> None:
     """``mimic-lit fit`` for ``minutes`` (continued from the run's last.ckpt if there is one), stopped by SIGINT."""
-    cmd = [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(recipe), "--trainer.enable_progress_bar", "false"]
+    cmd = [sys.executable, "-m", "mimic_lit.cli", "fit", "--config", str(recipe), "--trainer.enable_progress_bar", "false", *extra]
     if (run_dir / "checkpoints" / "last.ckpt").is_file():
         cmd += ["--ckpt_path", "last"]
     proc = subprocess.Popen(cmd, cwd=ROOT)
@@ -92,9 +94,10 @@ def main() -> None:
     args = parse_args()
     name = f"amp_{args.robot}_locomotion"
     recipe = ROOT / "recipes" / f"{name}.yaml"
-    run_dir = ROOT / "runs" / name
+    run_dir = Path(args.run).resolve() if args.run else ROOT / "runs" / name
+    extra = args.fit_args.split()
     if args.minutes > 0:
-        train(recipe, run_dir, args.minutes)
+        train(recipe, run_dir, args.minutes, *extra, "--trainer.default_root_dir", str(run_dir))
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     if not ckpt.is_file():
         raise SystemExit(f"no checkpoint at {ckpt}: train first (--minutes)")
@@ -103,7 +106,7 @@ def main() -> None:
     from mimic_lit.checkpoint import load_policy
 
     t0 = time.perf_counter()
-    policy, _ = load_policy(recipe, ckpt)
+    policy, _ = load_policy(recipe, ckpt)  # the evaluation uses the recipe's command ranges and starts
     env = build_eval_env(recipe, min(args.episodes, 100), {"task.default_reset_prob": 1.0, "task.episode_length": 20.0})
     result = evaluate(env, policy, args.episodes)
     eval_s = time.perf_counter() - t0
@@ -142,7 +145,8 @@ def main() -> None:
         f"Goal: forward error <= {GOAL['cmd_vx_err']} m/s, yaw-rate error <= {GOAL['cmd_yaw_rate_err']} rad/s, "
         f"falls <= {100 * GOAL['fall_rate']:.0f} %: **{'met' if met else 'not met'}**. Evaluation took {eval_s:.0f} s.",
         "",
-        f"Command: `python benchmarks/learn_locomotion.py --robot {args.robot} --minutes {args.minutes:g}`",
+        f"Command: `python benchmarks/learn_locomotion.py --robot {args.robot} --minutes {args.minutes:g}"
+        + (f" --fit-args '{args.fit_args}'" if args.fit_args else "") + "`",
     ])  # fmt: skip
     publish(f"## Learning: {robot} command walk", text, write_docs=not args.no_docs)
 
