@@ -1,13 +1,15 @@
-"""Make the shipped G1 and K1 versions of the DeepMimic walk, run, kick, spinkick and turn clips.
+"""Make the shipped G1 and K1 versions of the DeepMimic walk, run, kick, spinkick, turn and long-walk clips.
 
 Each DeepMimic humanoid clip (MIT, kept in ``mimic_lit/data/motions/sources/deepmimic``) is retargeted onto the
 robot (``mimic-lit retarget`` at 30 fps), cleaned (``mimic-lit clean-motion``: feet on the floor,
 locked in stance), checked (``mimic-lit check-motion``), and written to
 ``mimic_lit/data/motions/<robot>/deepmimic_<name>.npz``. The turn is the 6-second window of
-``long/humanoid3d_long_walk2`` with the largest heading change. Prints the before/after numbers as
-the Markdown table of docs/data.md.
+``long/humanoid3d_long_walk2`` with the largest heading change; ``long_walk{1,2,3}{,_mirror}`` are
+the whole long walks (walking with many turns, and their left-right mirrors). Prints the before/after
+numbers as the Markdown table of docs/data.md.
 
     python scripts/make_deepmimic_robot_clips.py   # sources: mimic_lit/data/motions/sources/deepmimic
+    python scripts/make_deepmimic_robot_clips.py --clips long_walk3 --robots k1   # one clip, one robot
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ CLIPS = {  # name -> (file, loop)
     "kick": ("humanoid3d_kick.txt", "clamp"),
     "spinkick": ("humanoid3d_spinkick.txt", "clamp"),
     "turn": ("long/humanoid3d_long_walk2.txt", "clamp"),
+    **{f"long_walk{i}{m}": (f"long/humanoid3d_long_walk{i}{m}.txt", "clamp") for i in (1, 2, 3) for m in ("", "_mirror")},
 }
 TURN_WINDOW = 6.0  # seconds
 
@@ -42,6 +45,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--source", default=str(ROOT / "mimic_lit" / "data" / "motions" / "sources" / "deepmimic"))
     p.add_argument("--robots", nargs="+", default=["g1", "k1"])
+    p.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS), help="which clips to make (default: all)")
     args = p.parse_args()
 
     from mimic_lit.motion.checks import check_clip
@@ -50,7 +54,8 @@ def main() -> None:
     from mimic_lit.retarget import load_retarget_map, retarget_motion, shipped_map_path, source_from_clip
 
     rows = []
-    for name, (file, loop) in CLIPS.items():
+    for name in args.clips:
+        file, loop = CLIPS[name]
         human = load_motion(Path(args.source) / file, robot="humanoid", loop=loop, name=name)
         trim = (0.0, 0.0)
         if name == "turn":

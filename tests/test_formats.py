@@ -42,8 +42,8 @@ def test_every_shipped_clip_loads_and_validates():
     paths = shipped_clip_paths()
     by_robot = {r: [p for p in paths if p.parent.name == r] for r in ("humanoid", "g1", "k1")}
     assert len(by_robot["humanoid"]) == len(list(DEEPMIMIC.glob("humanoid3d_*.txt"))) - 1  # minus the ctrl file
-    assert len(by_robot["g1"]) == 15 + 5 + 3 + 5  # ASAP, Kimodo, G1 Moves, DeepMimic retargets
-    assert len(by_robot["k1"]) == 5  # DeepMimic retargets
+    assert len(by_robot["g1"]) == 15 + 5 + 3 + 5 + 6  # ASAP, Kimodo, G1 Moves, DeepMimic retargets and long walks
+    assert len(by_robot["k1"]) == 5 + 6  # DeepMimic retargets and long walks
     for path in paths:
         robot = get_robot(path.parent.name)
         clip = MotionClip.load(path, robot)

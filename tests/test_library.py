@@ -330,8 +330,8 @@ def test_shipped_dataset_resolves_and_a_typo_lists_the_choices():
     from mimic_lit.errors import MotionFormatError
 
     lib = load_motion_library("shipped:datasets/g1_locomotion", "g1")
-    assert lib.num_clips == 12 and lib.robot.name == "g1"
-    assert "deepmimic_turn" in lib.clip_names  # the retargets made by mimic-lit are part of it
+    assert lib.num_clips == 18 and lib.robot.name == "g1"
+    assert {"deepmimic_turn", "deepmimic_long_walk2_mirror"} <= set(lib.clip_names)  # the retargets made by mimic-lit are part of it
     assert float(lib.weights.max()) > float(lib.weights.min())  # the YAML's weights were applied
     with pytest.raises(MotionFormatError, match="g1_locomotion"):
         load_motion_library("shipped:datasets/g1_locomotio", "g1")
