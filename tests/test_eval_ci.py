@@ -228,7 +228,7 @@ def test_ended_fell_prefers_the_env_and_falls_back_per_episode():
 
 
 # ---------------------------------------------------------------------- the real command
-RECIPE = ROOT / "recipes" / "amp_g1_dribble.yaml"
+RECIPE = ROOT / "recipes" / "amp_g1_dribble_flat.yaml"
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
