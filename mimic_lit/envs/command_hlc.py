@@ -20,7 +20,6 @@ only sets the episode, the start poses and the task goal.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
