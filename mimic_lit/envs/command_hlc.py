@@ -97,7 +97,13 @@ class CommandHLCConfig(EnvTask):
             from mimic_lit.checkpoint import load_policy, resolve_shipped_skill
 
             config = _resolve_existing(self.llc_config, "low-level recipe")
-            ckpt = _resolve_existing(str(resolve_shipped_skill(self.llc_ckpt_path)), "low-level checkpoint")
+            try:
+                ckpt = _resolve_existing(str(resolve_shipped_skill(self.llc_ckpt_path)), "low-level checkpoint")
+            except MimicLitError as exc:
+                raise MimicLitError(
+                    f"{exc}: train the walk first (mimic-lit fit --config {self.llc_config}), or set "
+                    "task.llc_ckpt_path to a trained walk or a skill file (mimic-lit export --format skill)"
+                ) from None
             llc, data = load_policy(config, ckpt, what="low-level checkpoint", quick=self.llc_quick)
             goal = getattr(data.task, "goal", None)
             if not isinstance(goal, VelocityCommandConfig):
