@@ -44,6 +44,9 @@ _LABELS = {
     "joint_err": "joint angle error (rad)",
     "root_pos_err": "root position error (m)",
     "goal_ball_dist": "ball-goal distance (m)",
+    "cmd_vx_err": "forward-speed error (m/s)",
+    "cmd_vy_err": "lateral-speed error (m/s)",
+    "cmd_yaw_rate_err": "yaw-rate error (rad/s)",
 }
 
 
