@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from mimic_lit.envs.hlc import HighLevelStep, _resolve_existing
+from mimic_lit.envs.hlc import HighLevelEnv, HighLevelStep, _resolve_existing
 from mimic_lit.envs.protocol import StepResult
 from mimic_lit.envs.spec import EnvSpec, ObsBlock
 from mimic_lit.envs.task import EnvTask, sim_dtype
@@ -265,7 +265,7 @@ def robot_state_obs(sim: Any) -> torch.Tensor:
     )
 
 
-class CommandHLCEnv:
+class CommandHLCEnv(HighLevelEnv):
     """An env whose actions are velocity commands for a frozen low-level policy (module docstring).
 
     Args:
@@ -293,10 +293,6 @@ class CommandHLCEnv:
 
     # ------------------------------------------------------------------ sizes
     @property
-    def num_envs(self) -> int:
-        return self.env.num_envs
-
-    @property
     def obs_dim(self) -> int:
         return int(self.goal.task.obs_dim) + ROBOT_STATE_DIM + 3
 
@@ -305,20 +301,8 @@ class CommandHLCEnv:
         return 3
 
     @property
-    def device(self) -> torch.device:
-        return self.env.device
-
-    @property
     def control_dt(self) -> float:
         return self.env.control_dt * self.llc_steps
-
-    @property
-    def sim(self) -> Any:
-        return self.env.sim
-
-    @property
-    def tracks_reference(self) -> bool:
-        return False
 
     @property
     def spec(self) -> EnvSpec:
@@ -342,10 +326,6 @@ class CommandHLCEnv:
         cfg: VelocityCommandConfig = self.goal.command_goal.config
         return ((cfg.vx_min, cfg.vx_max), (cfg.vy_min, cfg.vy_max), (cfg.wz_min, cfg.wz_max))
 
-    def rollout_extras(self, num_samples: int) -> dict[str, torch.Tensor]:
-        """None: the high-level learner needs nothing besides the steps."""
-        return {}
-
     # ------------------------------------------------------------------ commands
     def command_from_action(self, actions: torch.Tensor) -> torch.Tensor:
         """(N, 3) commands for high-level actions: [-1, 1] per component onto the skill's ranges."""
@@ -354,14 +334,6 @@ class CommandHLCEnv:
     def action_from_command(self, command: torch.Tensor) -> torch.Tensor:
         """(N, 3) the high-level actions that give ``command`` (clipped to the skill's ranges)."""
         return ((command.to(self.command_mid) - self.command_mid) / self.command_half).clamp(-1.0, 1.0)
-
-    # ------------------------------------------------------------------ passthrough for tools (play)
-    def reference_frame(self):
-        return self.env.reference_frame()
-
-    @property
-    def motion_time(self) -> torch.Tensor:
-        return self.env.motion_time
 
     # ------------------------------------------------------------------ stepping
     def _high(self) -> torch.Tensor:
@@ -403,13 +375,6 @@ class CommandHLCEnv:
         # high-level step in a whole episode); falls, lost balls and goals do not.
         return acc.result(self._high())
 
-    # ------------------------------------------------------------------ checkpointing
-    def state_dict(self) -> dict[str, Any]:
-        return {"env": self.env.state_dict(), "obs": None if self._obs is None else self._obs.clone()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.env.load_state_dict(state["env"])
-        self._obs = None if state["obs"] is None else state["obs"].to(self.device).clone()
-
+    # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         return f"CommandHLCEnv(llc_steps={self.llc_steps}, env={self.env!r})"

@@ -28,7 +28,7 @@ from mimic_lit.errors import MimicLitError
 from mimic_lit.motion.library import MotionLibrary
 from mimic_lit.sim.base import SimConfig
 
-__all__ = ["HLCConfig", "HLCEnv"]
+__all__ = ["HLCConfig", "HLCEnv", "HighLevelEnv", "HighLevelStep"]
 
 
 @dataclass
@@ -152,7 +152,51 @@ class HighLevelStep:
                           terminal_obs=terminal, info=info)
 
 
-class HLCEnv:
+class HighLevelEnv:
+    """What every high-level env passes through from the low-level env it drives (``self.env``):
+    sizes, device, simulator, the reference and clip time (for ``mimic-lit play``), and its state
+    with the low-level observation for checkpoints. Subclasses define observations, actions and
+    :meth:`step` (folding the control steps with :class:`HighLevelStep`)."""
+
+    env: Any
+    _obs: torch.Tensor | None
+
+    @property
+    def num_envs(self) -> int:
+        return self.env.num_envs
+
+    @property
+    def device(self) -> torch.device:
+        return self.env.device
+
+    @property
+    def sim(self) -> Any:
+        return self.env.sim
+
+    @property
+    def tracks_reference(self) -> bool:
+        return False
+
+    def rollout_extras(self, num_samples: int) -> dict[str, torch.Tensor]:
+        """None: the high-level learner needs nothing besides the steps."""
+        return {}
+
+    def reference_frame(self):
+        return self.env.reference_frame()
+
+    @property
+    def motion_time(self) -> torch.Tensor:
+        return self.env.motion_time
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"env": self.env.state_dict(), "obs": None if self._obs is None else self._obs.clone()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.env.load_state_dict(state["env"])
+        self._obs = None if state["obs"] is None else state["obs"].to(self.device).clone()
+
+
+class HLCEnv(HighLevelEnv):
     """:class:`ASEEnv` with a goal, driven through a frozen low-level ASE policy (module docstring).
 
     Args:
@@ -189,10 +233,6 @@ class HLCEnv:
 
     # ------------------------------------------------------------------ sizes
     @property
-    def num_envs(self) -> int:
-        return self.env.num_envs
-
-    @property
     def obs_dim(self) -> int:
         return self.env.obs_dim - self._k
 
@@ -201,16 +241,8 @@ class HLCEnv:
         return self._k
 
     @property
-    def device(self) -> torch.device:
-        return self.env.device
-
-    @property
     def control_dt(self) -> float:
         return self.env.control_dt * self.llc_steps
-
-    @property
-    def sim(self):
-        return self.env.sim
 
     @property
     def spec(self) -> EnvSpec:
@@ -224,25 +256,9 @@ class HLCEnv:
             eval_metrics=inner.eval_metrics,
         )  # fmt: skip
 
-    def rollout_extras(self, num_samples: int) -> dict[str, torch.Tensor]:
-        """None: the high-level learner needs nothing besides the steps."""
-        return {}
-
     @property
     def goal(self):
         return self.env.goal
-
-    @property
-    def tracks_reference(self) -> bool:
-        return False
-
-    # ------------------------------------------------------------------ passthrough for tools (play)
-    def reference_frame(self):
-        return self.env.reference_frame()
-
-    @property
-    def motion_time(self) -> torch.Tensor:
-        return self.env.motion_time
 
     # ------------------------------------------------------------------ stepping
     def _high(self, obs: torch.Tensor) -> torch.Tensor:
@@ -280,13 +296,6 @@ class HLCEnv:
         self._obs = obs
         return acc.result(self._high(obs))
 
-    # ------------------------------------------------------------------ checkpointing
-    def state_dict(self) -> dict[str, Any]:
-        return {"env": self.env.state_dict(), "obs": None if self._obs is None else self._obs.clone()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.env.load_state_dict(state["env"])
-        self._obs = None if state["obs"] is None else state["obs"].to(self.device).clone()
-
+    # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
         return f"HLCEnv(llc_steps={self.llc_steps}, latent_dim={self._k}, env={self.env!r})"
