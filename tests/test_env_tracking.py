@@ -22,6 +22,7 @@ from mimic_lit.rotations import heading_quat_inv, quat_conj, quat_from_axis_angl
 
 HUMANOID_WALK = "shipped:humanoid/walk"
 G1_WALK = "shipped:g1/kimodo_walk"
+K1_WALK = "shipped:k1/deepmimic_walk"
 
 
 @pytest.fixture(autouse=True)
@@ -205,6 +206,23 @@ def test_action_mapping_formula_and_clipping():
     z = ActionMapping.from_limits(limits, hinge_scale=1.4, zero_center=True)
     assert z.offset.tolist() == pytest.approx([0.0, 0.0, 0.0, 0.0])
     assert z.scale.tolist()[:3] == pytest.approx([4.2, 0.7, 2.8])  # 1.4 * max(|hi|, |lo|)
+    c = ActionMapping.from_limits(limits, hinge_scale=1.4, center=np.array([2.0, -0.5, 0.5, 1.0]))
+    assert c.offset.tolist() == pytest.approx([2.0, -0.5, 0.5, 1.0])
+    assert c.scale.tolist()[:3] == pytest.approx([4.2, 1.4, 2.1])  # 1.4 * max(|hi - c|, |lo - c|)
+    with pytest.raises(MimicLitError, match="outside the joint limits at joints \\[1\\]"):
+        ActionMapping.from_limits(limits, center=np.array([0.0, 0.9, 1.0, 0.0]))
+    with pytest.raises(MimicLitError, match="not both"):
+        ActionMapping.from_limits(limits, zero_center=True, center=np.zeros(4))
+
+
+def test_default_centred_actions_hold_the_standing_pose():
+    """Action 0 is the K1's default pose (arms down), not its zero pose (arms straight out)."""
+    env = make_env("k1", 2, K1_WALK, default_center_action=True)
+    pose = torch.as_tensor(env.sim.robot.default_pose, dtype=torch.float32)[7:]
+    assert torch.allclose(env.action_mapping.offset, pose)
+    assert float(pose.abs().max()) > 1.0  # the shoulders' roll: a real difference from zero centring
+    with pytest.raises(MimicLitError, match="pick one action centre"):
+        TrackingConfig(motion=K1_WALK, zero_center_action=True, default_center_action=True)
 
 
 def test_env_action_bounds_come_from_the_robot_limits():

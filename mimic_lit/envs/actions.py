@@ -1,7 +1,8 @@
 """Normalised policy actions <-> PD position targets, from the robot's joint limits.
 
 Policies act in a normalised space where [-1, 1] covers each joint's range enlarged by a margin
-(MimicKit's hinge rule): centre ``c = (lo + hi) / 2`` (or 0 with ``zero_center``), half-width
+(MimicKit's hinge rule): centre ``c = (lo + hi) / 2`` (or 0 with ``zero_center``, or a given pose
+such as the robot's default standing pose, as legged_gym centres its actions), half-width
 ``s = hinge_scale * max(|hi - c|, |lo - c|)``; target = ``c + s * a`` with ``a`` clipped to
 [-1, 1]. Learners use :attr:`ActionMapping.offset` / :attr:`ActionMapping.scale` as the fixed
 action normaliser, and penalise the policy mean leaving [-1, 1] in this space.
@@ -43,10 +44,12 @@ class ActionMapping:
         hinge_scale: float = 1.4,
         zero_center: bool = False,
         *,
+        center: np.ndarray | torch.Tensor | None = None,
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float32,
     ) -> "ActionMapping":
-        """Mapping for joints with ``limits`` (D, 2) = (lower, upper); +-inf marks an unlimited joint."""
+        """Mapping for joints with ``limits`` (D, 2) = (lower, upper); +-inf marks an unlimited joint.
+        ``center`` (D,): the PD target of action 0 instead of mid-range (it must lie in the limits)."""
         lim = np.asarray(torch.as_tensor(limits).cpu(), dtype=np.float64)
         if lim.ndim != 2 or lim.shape[1] != 2:
             raise MimicLitError(f"joint limits must have shape (D, 2), got {lim.shape}")
@@ -56,8 +59,17 @@ class ActionMapping:
         limited = np.isfinite(lo) & np.isfinite(hi)
         with np.errstate(invalid="ignore"):
             centre = np.where(limited, 0.5 * (lo + hi), 0.0)
+        if zero_center and center is not None:
+            raise MimicLitError("give one action centre: zero_center or center, not both")
         if zero_center:
             centre = np.zeros_like(centre)
+        if center is not None:
+            centre = np.asarray(torch.as_tensor(center).cpu(), dtype=np.float64).reshape(-1)
+            if centre.shape != lo.shape:
+                raise MimicLitError(f"action centre has {centre.size} values for {lo.size} joints")
+            outside = limited & ((centre < lo - 1e-9) | (centre > hi + 1e-9))
+            if outside.any():
+                raise MimicLitError(f"action centre lies outside the joint limits at joints {np.flatnonzero(outside).tolist()}")
         with np.errstate(invalid="ignore"):
             half = np.maximum(np.abs(hi - centre), np.abs(lo - centre))
         half = np.where(limited, half, math.pi)

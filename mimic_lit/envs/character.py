@@ -101,8 +101,9 @@ class CharacterEnv:
         limits = robot.joint_limits
         if limits.shape[0] != sim.num_dofs:
             raise MimicLitError(f"robot '{robot.name}' has ball joints; PD position actions need 1-DoF joints")
+        centre = torch.as_tensor(robot.default_pose)[7 : 7 + sim.num_dofs] if cfg.default_center_action else None
         self.action_mapping = ActionMapping.from_limits(
-            limits, cfg.action_hinge_scale, cfg.zero_center_action, device=dev, dtype=dt
+            limits, cfg.action_hinge_scale, cfg.zero_center_action, center=centre, device=dev, dtype=dt
         )
         ahead, target_dt = self._targets()
         self.layout = ObsLayout(

@@ -64,6 +64,9 @@ class TrackingConfig(EnvTask):
             state (MimicKit's ASE: 0.5), so a policy also learns to start from standing.
         action_hinge_scale: enlargement of each joint range mapped to actions in [-1, 1].
         zero_center_action: centre the action range on joint angle 0 instead of mid-range.
+        default_center_action: centre it on the robot's default standing pose instead, so an
+            untrained policy already holds the robot's rest posture (arms down on the K1, whose
+            zero pose has them straight out) and the discriminator cannot win on the arms alone.
         seed: seed of the env's own generator (clip and time sampling); offset it per DDP rank.
         goal: a goal on top of the motion, given by its config class and options
             (``{class_path: mimic_lit.envs.tasks.DribbleConfig, init_args: {...}}``; also
@@ -104,6 +107,7 @@ class TrackingConfig(EnvTask):
     default_reset_prob: float = 0.0
     action_hinge_scale: float = 1.4
     zero_center_action: bool = False
+    default_center_action: bool = False
     seed: int = 0
     goal: GoalConfig | None = None
     goal_reward_weight: float = 1.0
@@ -131,6 +135,8 @@ class TrackingConfig(EnvTask):
         require_nonnegative(self.contact_force_threshold, "task.contact_force_threshold")
         require_in_range(self.default_reset_prob, "task.default_reset_prob", 0.0, 1.0)
         require_positive(self.action_hinge_scale, "task.action_hinge_scale")
+        if self.zero_center_action and self.default_center_action:
+            raise MimicLitError("task.zero_center_action and task.default_center_action both set: pick one action centre")
         require_nonnegative(self.goal_reward_weight, "task.goal_reward_weight")
         require_nonnegative(self.push_interval, "task.push_interval")
         require_nonnegative(self.push_velocity, "task.push_velocity")
