@@ -53,6 +53,35 @@ def test_errors_are_measured_in_the_heading_frame():
     assert torch.allclose(goal.reward_terms(pos, pos, quat, 0.02)["lin_vel"], torch.full((n,), expected), atol=1e-5)
 
 
+def test_smoothing_averages_out_a_sway_and_follows_a_steady_turn():
+    """With smoothing_time a pelvis swaying +-1 rad/s about a steady 0.4 rad/s turn is scored on the
+    turn, the instantaneous error is reported apart, and a reset restarts the average."""
+    n, dt = 2, 0.02
+    goal, sim = goal_with_sim(n, smoothing_time=0.5)
+    assert goal.metric_names[3:] == ("cmd_vx_err_now", "cmd_vy_err_now", "cmd_yaw_rate_err_now")
+    pos, quat = torch.zeros(n, 3), yaw_quat(torch.zeros(n))
+    sim.root_ang_vel[:, 2] = 0.4
+    goal.reset(torch.arange(n), pos, quat)  # the average starts at the current velocity
+    goal.command[:] = torch.tensor([0.0, 0.0, 0.4])
+    goal.time_left.fill_(math.inf)
+    assert torch.allclose(goal.smoothed[:, 2], torch.full((n,), 0.4))
+    errs, now = [], []
+    for step in range(200):  # 4 s of a 1.25 Hz sway (a stride of 0.8 s)
+        sim.root_ang_vel[:, 2] = 0.4 + math.sin(2 * math.pi * 1.25 * step * dt)
+        goal.reward_terms(pos, pos, quat, dt)
+        m = goal.metrics(pos, quat)
+        errs.append(float(m["cmd_yaw_rate_err"].mean()))
+        now.append(float(m["cmd_yaw_rate_err_now"].mean()))
+    assert np.mean(errs[50:]) < 0.2 < 0.5 < np.mean(now[50:])  # the sway is scored 4x smaller
+    state = goal.state_dict()
+    assert torch.equal(state["smoothed"], goal.smoothed)
+    sim.root_ang_vel[:, 2] = -0.7
+    goal.reset(torch.tensor([1]), pos[:1], quat[:1])
+    assert float(goal.smoothed[1, 2]) == pytest.approx(-0.7) and float(goal.smoothed[0, 2]) != pytest.approx(-0.7)
+    with pytest.raises(MimicLitError, match="smoothing_time"):
+        VelocityCommandConfig(smoothing_time=-1.0)
+
+
 def test_commands_are_drawn_in_range_and_only_expired_timers_redraw():
     n = 64
     goal, _ = goal_with_sim(n, change_time_min=0.1, change_time_max=0.3, zero_prob=0.0)

@@ -190,6 +190,7 @@ class CommandedTaskGoal(Goal):
         """New task targets; the command stops (zero) until the high level's next action."""
         self.task.reset(ids, root_pos, root_quat)
         self.command_goal.command[ids.to(device=self.device, dtype=torch.long)] = 0.0
+        self.command_goal.restart_average(ids)
 
     def advance(self, dt: float, root_pos: torch.Tensor, root_quat: torch.Tensor) -> None:
         self.task.advance(dt, root_pos, root_quat)
@@ -197,11 +198,14 @@ class CommandedTaskGoal(Goal):
     def reward(
         self, prev_root_pos: torch.Tensor, root_pos: torch.Tensor, root_quat: torch.Tensor, dt: float
     ) -> torch.Tensor:
+        """The task's reward (the command's averaged velocity, if any, moves one step too)."""
+        self.command_goal.track(dt)
         return self.task.reward(prev_root_pos, root_pos, root_quat, dt)
 
     def reward_terms(
         self, prev_root_pos: torch.Tensor, root_pos: torch.Tensor, root_quat: torch.Tensor, dt: float
     ) -> dict[str, torch.Tensor]:
+        self.command_goal.track(dt)
         return self.task.reward_terms(prev_root_pos, root_pos, root_quat, dt)
 
     def success(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
