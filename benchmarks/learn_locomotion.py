@@ -142,6 +142,16 @@ def main() -> None:
         f"| {mean_ci(result, 'cmd_vx_err')} | {mean_ci(result, 'cmd_vy_err')} | {mean_ci(result, 'cmd_yaw_rate_err')} | "
         f"{pct(result, 'fall_rate', 'ci95_fall')} | {mean_ci(result, 'episode_length_s', 1)} |",
         "",
+        *(
+            [
+                "Errors are of the velocity averaged over a stride (the recipe's `smoothing_time`); of the "
+                f"instantaneous pelvis velocity, which sways with every step, they are {mean_ci(result, 'cmd_vx_err_now')} m/s "
+                f"forward, {mean_ci(result, 'cmd_vy_err_now')} m/s lateral and {mean_ci(result, 'cmd_yaw_rate_err_now')} rad/s in yaw.",
+                "",
+            ]
+            if "cmd_vx_err_now" in result
+            else []
+        ),
         f"Goal: forward error <= {GOAL['cmd_vx_err']} m/s, yaw-rate error <= {GOAL['cmd_yaw_rate_err']} rad/s, "
         f"falls <= {100 * GOAL['fall_rate']:.0f} %: **{'met' if met else 'not met'}**. Evaluation took {eval_s:.0f} s.",
         "",
