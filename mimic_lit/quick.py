@@ -50,6 +50,7 @@ QUICK_VALUES: tuple[tuple[str, tuple[str, ...], Any, str], ...] = (
     ("data", ("latent_time_max",), 0.3, "as latent_time_min"),
     ("data", ("llc_steps",), 2, "2 low-level steps per high-level action (high-level controllers)"),
     ("data", ("llc_quick",), True, "the low-level recipe is read with --quick too: its networks are quick-sized"),
+    ("data", ("hlc_quick",), True, "the ball-policy recipe a walk is fine-tuned under is read with --quick too"),
 )
 
 
@@ -103,8 +104,8 @@ def quick_overrides(cfg: Any, recipe_stem: str | None = None) -> dict[str, Any]:
     root_key = "trainer.default_root_dir"
     if root_key in cfg:
         out[root_key] = quick_path(cfg.get(root_key), f"runs/{QUICK_PREFIX}{recipe_stem or 'run'}")
-    for key, value in leaves.items():
-        if _plain_path(key)[-1:] == ("llc_ckpt_path",):
+    for key, value in leaves.items():  # checkpoints of other recipes' runs: their quick runs'
+        if _plain_path(key)[-1:] in (("llc_ckpt_path",), ("hlc_ckpt_path",), ("init_from",)) and value:
             out[key] = quick_ckpt_path(value)
     return out
 

@@ -61,21 +61,39 @@ def _fit(recipe: Path, cwd: Path, *extra: str) -> None:
 
 def low_level_recipe(recipe: Path) -> Path | None:
     """The recipe of the low-level policy a high-level recipe (one with ``llc_config``) drives, else ``None``."""
+    return _task_option(recipe, "llc_config")
+
+
+def _task_option(recipe: Path, name: str) -> Path | None:
+    """The recipe path a task (``llc_config``) or its goal (``hlc_config``) option names, else ``None``."""
     import yaml
 
     task = yaml.safe_load(recipe.read_text())["data"]["init_args"]["task"]
-    config = task.get("init_args", {}).get("llc_config") if isinstance(task, dict) else None
+    args = task.get("init_args", {}) if isinstance(task, dict) else {}
+    goal = args.get("goal") if isinstance(args.get("goal"), dict) else {}
+    config = args.get(name) or goal.get("init_args", {}).get(name)
     return ROOT / config if config else None
 
 
+def prerequisite_recipes(recipe: Path) -> list[Path]:
+    """The recipes whose runs ``recipe`` needs, in training order: a ball policy's walk; for a walk
+    fine-tuned under a ball policy (``hlc_config``), that ball policy's prerequisites and itself."""
+    low = low_level_recipe(recipe)
+    if low is not None:
+        return prerequisite_recipes(low) + [low]
+    high = _task_option(recipe, "hlc_config")
+    if high is not None:
+        return prerequisite_recipes(high) + [high]
+    return []
+
+
 def run_recipe(recipe: Path) -> dict[str, list[float]]:
-    """The fingerprint of ``recipe``'s 2-iteration ``--quick`` run in a fresh folder (a high-level
-    controller first trains its low-level policy, quick, for 1 iteration there, as the recipe test does)."""
+    """The fingerprint of ``recipe``'s 2-iteration ``--quick`` run in a fresh folder (the runs it
+    needs first train, quick, for 1 iteration there, as the recipe test does)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        low_level = low_level_recipe(recipe)
-        if low_level is not None:
-            _fit(low_level, work, "--trainer.max_epochs", "1")
+        for before in prerequisite_recipes(recipe):
+            _fit(before, work, "--trainer.max_epochs", "1")
         _fit(recipe, work)
         return fingerprint(read_scalars(work / "runs" / f"quick_{recipe.stem}"))
 

@@ -298,3 +298,63 @@ def test_play_shows_the_scripted_baseline_over_a_quick_walk(k1_skill: Path, monk
     assert "final_goal_ball_dist" in out and "commands:" in out
     assert cli.main(["play", "--config", recipe, "--quick"]) == 2  # neither a checkpoint nor --scripted
     assert "give one of --ckpt_path" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- fine-tuning the walk under the ball policy
+def test_walk_fine_tuned_under_the_ball_policy_takes_its_commands_every_llc_steps(k1_skill: Path, monkeypatch):
+    """The second stage: the walk observes the command the frozen ball policy chose, a new one every
+    ``llc_steps`` control steps, and is scored on the dribble too."""
+    from mimic_lit.checkpoint import build_from_recipe
+    from mimic_lit.envs.command_hlc import robot_state_obs
+    from mimic_lit.envs.steered_walk import BallPolicyCommands
+    from mimic_lit.envs.task import make_env
+    import dataclasses
+
+    work = k1_skill.parents[3]
+    _fit(ROOT / "recipes" / "amp_k1_dribble.yaml", work, "--trainer.max_epochs", "1")
+    monkeypatch.chdir(work)  # the recipes name the quick runs' checkpoints relative to it
+    _, data = build_from_recipe(ROOT / "recipes" / "amp_k1_dribble_finetune.yaml", quick=True)
+    env = make_env(dataclasses.replace(data.sim, num_envs=4, nthread=1), data.task)
+    goal = env.goal
+    assert isinstance(goal, BallPolicyCommands) and goal.llc_steps == 2  # the quick ball policy's
+    assert env.obs_dim == k1_skill_obs_dim(k1_skill)  # the walk's own observation: init_from copies it all
+    assert "goal_ball_dist" in env.spec.eval_metrics and "cmd_vx_err" in env.spec.eval_metrics
+
+    def decision(command: torch.Tensor) -> torch.Tensor:
+        """What the ball policy chooses now, seeing ``command`` as the one being followed."""
+        sim = env.sim
+        obs = torch.cat([goal.task.observe(sim.root_pos, sim.root_quat), robot_state_obs(sim), command], -1)
+        return goal._mid + goal._half * goal.hlc.act(obs).clamp(-1, 1)
+
+    obs = env.reset()
+    assert torch.allclose(obs[:, -3:], goal.command_goal.command)
+    assert torch.allclose(goal.command_goal.command, decision(torch.zeros(4, 3)), atol=1e-6)  # from the rest command
+    changes = []
+    for step in range(1, 7):
+        before = goal.command_goal.command.clone()
+        res = env.step(torch.zeros(4, env.action_dim))
+        alive = res.done == 0
+        changed = (goal.command_goal.command != before).any(-1)
+        changes.append(bool(changed[alive].any()))
+        if step % 2 == 0:  # decided on the state reached, with the command followed until now
+            assert torch.allclose(goal.command_goal.command[alive], decision(before)[alive], atol=1e-6)
+        assert torch.allclose(res.obs[:, -3:], goal.command_goal.command)
+        assert torch.isfinite(res.info["goal_reward"]).all() and "goal_ball_dist" in res.info
+    assert changes == [False, True] * 3  # a decision every 2 control steps, none in between
+
+
+def k1_skill_obs_dim(ckpt: Path) -> int:
+    from mimic_lit.checkpoint_io import load_checkpoint
+
+    state = load_checkpoint(ckpt)["state_dict"]
+    return int(state["obs_normalizer.mean"].shape[0])
+
+
+def test_walk_fine_tuning_needs_a_trained_ball_policy(tmp_path: Path):
+    from mimic_lit.envs.steered_walk import BallPolicyCommandsConfig
+
+    with pytest.raises(MimicLitError, match="hlc_ckpt_path is required"):
+        BallPolicyCommandsConfig(hlc_config="recipes/amp_k1_dribble.yaml")
+    missing = BallPolicyCommandsConfig(hlc_config=str(ROOT / "recipes" / "amp_k1_dribble.yaml"), hlc_ckpt_path=str(tmp_path / "none.ckpt"))
+    with pytest.raises(MimicLitError, match="train the ball policy first"):
+        missing.build(2, "cpu", torch.float32, 0)

@@ -143,9 +143,9 @@ def test_quick_recipe_runs_and_resumes_exactly(recipe: Path, tmp_path: Path):
     straight, split = tmp_path / "straight", tmp_path / "split"
     straight.mkdir(), split.mkdir()
     low_level = _fingerprints_module().low_level_recipe(recipe)
-    if low_level is not None:  # a high-level controller: train its low-level policy first
+    for before in _fingerprints_module().prerequisite_recipes(recipe):  # e.g. a ball policy's walk, trained first
         for cwd in (split, straight):
-            _fit(low_level, cwd, "--trainer.max_epochs", "1")
+            _fit(before, cwd, "--trainer.max_epochs", "1")
 
     # 2 iterations: finite losses, metrics in TensorBoard, a checkpoint
     cli = _fit(recipe, split)

@@ -82,6 +82,25 @@ def test_smoothing_averages_out_a_sway_and_follows_a_steady_turn():
         VelocityCommandConfig(smoothing_time=-1.0)
 
 
+def test_still_baseline_takes_the_standing_reward_off_a_walking_command():
+    n = 3
+    goal, sim = goal_with_sim(n, still_baseline=0.8, lin_scale=8.0, yaw_scale=4.0)
+    goal.command[:] = torch.tensor([[0.3, 0.0, 0.0], [0.0, 0.0, 0.0], [0.3, 0.0, 0.4]])
+    pos, quat = torch.zeros(n, 3), yaw_quat(torch.zeros(n))
+    still = goal.reward_terms(pos, pos, quat, 0.02)  # standing still
+    k0 = 0.8 * math.exp(-8.0 * 0.09)
+    assert float(still["lin_vel"][0]) == pytest.approx((math.exp(-8.0 * 0.09) - k0) / (1 - k0), abs=1e-5)
+    assert float(still["lin_vel"][0]) < 0.2 and float(still["lin_vel"][1]) == pytest.approx(1.0)  # the zero command: 1
+    sim.root_lin_vel[:, 0] = 0.3
+    sim.root_ang_vel[:, 2] = 0.4
+    walking = goal.reward_terms(pos, pos, quat, 0.02)
+    assert float(walking["lin_vel"][0]) == pytest.approx(1.0) and float(walking["yaw_rate"][2]) == pytest.approx(1.0)
+    sim.root_lin_vel[:, 0] = -0.5  # the wrong way: floored at 0, never a penalty that pays for falling
+    assert float(goal.reward_terms(pos, pos, quat, 0.02)["lin_vel"][0]) == 0.0
+    with pytest.raises(MimicLitError, match="still_baseline"):
+        VelocityCommandConfig(still_baseline=1.0)
+
+
 def test_commands_are_drawn_in_range_and_only_expired_timers_redraw():
     n = 64
     goal, _ = goal_with_sim(n, change_time_min=0.1, change_time_max=0.3, zero_prob=0.0)

@@ -13,6 +13,13 @@ velocity about z, both read from the simulator after the step (not finite differ
 Metrics: the absolute errors of each command component (``cmd_vx_err``, ``cmd_vy_err`` in m/s,
 ``cmd_yaw_rate_err`` in rad/s), averaged per episode by evaluation.
 
+Standing still under a walking command earns a lot from these kernels (``exp(-8 * 0.3^2)`` = 0.49
+of the best for a 0.3 m/s command), and a robot that risks a step risks a fall: a young policy
+learns to stand. ``still_baseline: b`` rescales each term as ``(k - b k0) / (1 - b k0)``, floored
+at 0, with ``k0`` the kernel of standing still (the command's own size). Exact tracking still earns
+1, standing still under a walking command earns little (0.16 above, with ``b = 0.8``), and
+standing still under the zero command still earns 1.
+
 A walking body sways: the pelvis of the shipped K1 clips turns at 0.8 rad/s on average (std
 1.2 rad/s) while the walker heads straight. With ``smoothing_time`` > 0 the reward and the metrics
 use the root velocity averaged over about that many seconds (an exponential moving average of the
@@ -66,6 +73,8 @@ class VelocityCommandConfig(GoalConfig):
         lin_scale, yaw_scale: exponential scales of the two reward terms.
         w_lin, w_yaw: their weights (sum 1 keeps the reward in [0, 1]).
         smoothing_time: seconds over which reward and metrics average the velocity (0: instantaneous).
+        still_baseline: share ``b`` of the standing-still reward taken off each term (see the module
+            docstring); 0 keeps the plain kernels.
     """
 
     vx_min: float = -0.5
@@ -82,6 +91,7 @@ class VelocityCommandConfig(GoalConfig):
     w_lin: float = 0.7
     w_yaw: float = 0.3
     smoothing_time: float = 0.0
+    still_baseline: float = 0.0
 
     def __post_init__(self) -> None:
         """Fail early, on one line, on ranges or weights that cannot work."""
@@ -93,6 +103,8 @@ class VelocityCommandConfig(GoalConfig):
             raise MimicLitError(f"velocity_command zero_prob must lie in [0, 1], got {self.zero_prob}")
         if min(self.lin_scale, self.yaw_scale, self.w_lin, self.w_yaw) < 0:
             raise MimicLitError("velocity_command scales and weights must be non-negative")
+        if not 0.0 <= self.still_baseline < 1.0:
+            raise MimicLitError(f"velocity_command still_baseline must lie in [0, 1), got {self.still_baseline}")
         if not self.smoothing_time >= 0.0:
             raise MimicLitError(f"velocity_command smoothing_time must be >= 0 s, got {self.smoothing_time}")
 
@@ -215,9 +227,16 @@ class VelocityCommandGoal(Goal):
         """``lin_vel``: closeness of the heading-frame velocity to (vx, vy); ``yaw_rate``: to wz.
         Advances the averaged velocity first (:meth:`track`)."""
         self.track(dt)
+        cfg = self.config
         err = self._velocity(root_quat) - self.command
-        lin = torch.exp(-self.config.lin_scale * err[:, :2].square().sum(-1))
-        yaw = torch.exp(-self.config.yaw_scale * err[:, 2].square())
+        lin = torch.exp(-cfg.lin_scale * err[:, :2].square().sum(-1))
+        yaw = torch.exp(-cfg.yaw_scale * err[:, 2].square())
+        if cfg.still_baseline > 0:  # what standing still would earn, partly taken off
+            b = cfg.still_baseline
+            lin_still = b * torch.exp(-cfg.lin_scale * self.command[:, :2].square().sum(-1))
+            yaw_still = b * torch.exp(-cfg.yaw_scale * self.command[:, 2].square())
+            lin = ((lin - lin_still) / (1.0 - lin_still)).clamp_min(0.0)
+            yaw = ((yaw - yaw_still) / (1.0 - yaw_still)).clamp_min(0.0)
         return {"lin_vel": lin, "yaw_rate": yaw}
 
     def metrics(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:
