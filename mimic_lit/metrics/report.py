@@ -47,6 +47,9 @@ _LABELS = {
     "cmd_vx_err": "forward-speed error (m/s)",
     "cmd_vy_err": "lateral-speed error (m/s)",
     "cmd_yaw_rate_err": "yaw-rate error (rad/s)",
+    "cmd_vx_err_now": "instantaneous forward-speed error (m/s)",
+    "cmd_vy_err_now": "instantaneous lateral-speed error (m/s)",
+    "cmd_yaw_rate_err_now": "instantaneous yaw-rate error (rad/s)",
 }
 
 
