@@ -152,18 +152,39 @@ def record_episode(
     errors: dict[str, list[float]] = {k: [] for k in env.spec.eval_metrics}
     rewards: list[float] = []
     done = Done.NULL
-    snapshot()
-    for _ in range(limit):
-        res = env.step(model.act(obs, deterministic=deterministic))
-        obs = res.obs
+
+    def record(res) -> bool:  # noqa: ANN001
+        """Record one step's result of env 0; True once its episode has ended."""
+        nonlocal done
+        if done != Done.NULL:
+            return True  # later control steps of a high-level step belong to the next episode
         rewards.append(float(res.reward[0]))
         for key, values in errors.items():
             values.append(float(res.info[key][0]))
         flag = Done(int(res.done[0]))
         if flag != Done.NULL:
             done = flag  # the env has already reset env 0: its last pose is the one before this step
-            break
+            return True
         snapshot()
+        return False
+
+    # A high-level env (a ball policy over a walk) reports each control step: record them all, so
+    # the video moves at the control rate, not at the 5-10 Hz of the decisions.
+    per_control_step = hasattr(env, "control_step_hook")
+    if per_control_step:
+        dt = float(env.inner_control_dt)
+        limit = int(np.ceil(max_seconds / float(env.control_dt))) if max_seconds is not None else 1_000_000
+        env.control_step_hook = record
+    snapshot()
+    try:
+        for _ in range(limit):
+            res = env.step(model.act(obs, deterministic=deterministic))
+            obs = res.obs
+            if (done != Done.NULL) if per_control_step else record(res):
+                break
+    finally:
+        if per_control_step:
+            env.control_step_hook = None
     return EpisodeRecord(
         sim_qpos=np.stack(sims), ref_qpos=np.stack(refs), times=np.asarray(times), control_dt=dt, done=done,
         errors={k: np.asarray(v) for k, v in errors.items() if v}, reward=np.asarray(rewards),

@@ -300,6 +300,26 @@ def test_play_shows_the_scripted_baseline_over_a_quick_walk(k1_skill: Path, monk
     assert "give one of --ckpt_path" in capsys.readouterr().err
 
 
+def test_play_records_every_control_step_of_a_ball_policy(k1_skill: Path):
+    """The video of a ball policy moves at the walk's 50 Hz, not at the decisions' rate."""
+    from mimic_lit.envs.spec import RolloutSpec
+    from mimic_lit.methods.scripted import ScriptedDribble
+    from mimic_lit.play import record_episode
+
+    env = _hl_env(k1_skill, n=2)  # 3 control steps of 0.02 s per decision
+    agent = ScriptedDribble()
+    agent.connect(RolloutSpec(env.spec, 1, 0))
+    record = record_episode(agent, env, max_seconds=0.6)
+    assert record.control_dt == pytest.approx(0.02) and env.control_dt == pytest.approx(0.06)
+    decisions = 10  # 0.6 s of 0.06 s decisions
+    if record.done == Done.NULL:
+        assert record.sim_qpos.shape[0] == 1 + 3 * decisions and len(record.reward) == 3 * decisions
+    else:  # it ended at some control step: every step up to it, and not one after
+        assert record.sim_qpos.shape[0] == len(record.reward) <= 3 * decisions
+    assert all(len(v) == len(record.reward) for v in record.errors.values())
+    assert env.control_step_hook is None  # handed back
+
+
 # ---------------------------------------------------------------------- fine-tuning the walk under the ball policy
 def test_walk_fine_tuned_under_the_ball_policy_takes_its_commands_every_llc_steps(k1_skill: Path, monkeypatch):
     """The second stage: the walk observes the command the frozen ball policy chose, a new one every

@@ -368,6 +368,7 @@ class CommandHLCEnv(HighLevelEnv):
         acc = HighLevelStep(self.num_envs, obs.dtype, env.device)
         for _ in range(self.llc_steps):
             res = env.step(self.llc.act(obs))
+            self._control_step_done(res)
             acc.add(res)
             # Envs that reset got the zero command: the chosen one holds until the next action.
             self.goal.set_command(chosen)

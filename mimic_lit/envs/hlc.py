@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -160,10 +160,23 @@ class HighLevelEnv:
 
     env: Any
     _obs: torch.Tensor | None
+    #: called with every control step's result inside :meth:`step`, so ``mimic-lit play`` records
+    #: each control step (50 Hz on the K1 and G1), not only each high-level one; ``None``: nothing
+    control_step_hook: Callable[[StepResult], None] | None = None
 
     @property
     def num_envs(self) -> int:
         return self.env.num_envs
+
+    @property
+    def inner_control_dt(self) -> float:
+        """Seconds per control step of the low-level env (``control_dt`` is per high-level step)."""
+        return float(self.env.control_dt)
+
+    def _control_step_done(self, res: StepResult) -> None:
+        """Hand one control step's result to :attr:`control_step_hook`, if any."""
+        if self.control_step_hook is not None:
+            self.control_step_hook(res)
 
     @property
     def device(self) -> torch.device:
@@ -287,6 +300,7 @@ class HLCEnv(HighLevelEnv):
         acc = HighLevelStep(self.num_envs, obs.dtype, env.device)
         for _ in range(self.llc_steps):
             res = env.step(self.llc.act(self._low(obs)))
+            self._control_step_done(res)
             ended = acc.add(res)
             if bool(ended.any()):
                 acc.set_terminal(ended, self._high(res.terminal_obs))
