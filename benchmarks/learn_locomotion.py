@@ -42,6 +42,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--run", default=None, help="run folder (default: runs/amp_<robot>_locomotion, the recipe's)")
     p.add_argument("--fit-args", default="", help="extra `mimic-lit fit` options the run was started with (quoted)")
     p.add_argument("--ship", action="store_true", help="export the walk into the package when the goal is met")
+    p.add_argument("--started-from", default=None, metavar="RUN",
+                   help="run folder whose networks started this run (init_from): its samples and time count too")
     p.add_argument("--no-docs", action="store_true", help="print, do not write docs/")
     return p.parse_args()
 
@@ -102,6 +104,9 @@ def main() -> None:
     if not ckpt.is_file():
         raise SystemExit(f"no checkpoint at {ckpt}: train first (--minutes)")
     cost = run_cost(run_dir)
+    earlier = run_cost(Path(args.started_from)) if args.started_from else None
+    if earlier is not None:  # the walk's total cost includes the run its networks came from
+        cost = {k: cost[k] + earlier[k] for k in cost}
 
     from mimic_lit.checkpoint import load_policy
 
@@ -116,7 +121,8 @@ def main() -> None:
     record = {
         "benchmark": f"learn_{args.robot}_locomotion", "date": str(dt.date.today()), "recipe": f"recipes/{name}.yaml",
         "samples": cost["samples"], "wall_minutes": round(cost["wall_minutes"], 1), "goal": GOAL, "goal_met": met,
-        "start": "standing, 20 s episodes, commands redrawn every 3-6 s", **result,
+        "start": "standing, 20 s episodes, commands redrawn every 3-6 s",
+        "started_from": None if earlier is None else {"run": Path(args.started_from).name, **earlier}, **result,
     }  # fmt: skip
     if not args.no_docs:
         write_result(ROOT / "docs" / "results" / f"learn_{args.robot}_locomotion.json", record)
@@ -131,7 +137,14 @@ def main() -> None:
         f"Written by `benchmarks/learn_locomotion.py --robot {args.robot}` on {dt.date.today()}: `recipes/{name}.yaml` "
         f"trained for {cost['samples'] / 1e6:.2f} M samples in {cost['wall_minutes']:.0f} min of training wall time "
         f"({cost['iterations']} iterations, possibly over several sessions, resumed with `--ckpt_path last`) on "
-        f"{platform.machine()} CPU cores shared with other work. Evaluation: {result['episodes']} deterministic episodes "
+        f"{platform.machine()} CPU cores shared with other work"
+        + (
+            f", counting {earlier['samples'] / 1e6:.2f} M samples ({earlier['wall_minutes']:.0f} min) of the run its networks "
+            "started from (`--model.init_args.init_from`), trained with an earlier version of the recipe"
+            if earlier is not None
+            else ""
+        )
+        + f". Evaluation: {result['episodes']} deterministic episodes "
         "of 20 s from the standing pose, commands drawn from the recipe's ranges and redrawn every 3-6 s, fixed seed; "
         "95 % intervals.",
         "",
@@ -156,7 +169,8 @@ def main() -> None:
         f"falls <= {100 * GOAL['fall_rate']:.0f} %: **{'met' if met else 'not met'}**. Evaluation took {eval_s:.0f} s.",
         "",
         f"Command: `python benchmarks/learn_locomotion.py --robot {args.robot} --minutes {args.minutes:g}"
-        + (f" --fit-args '{args.fit_args}'" if args.fit_args else "") + "`",
+        + (f" --fit-args '{args.fit_args}'" if args.fit_args else "")
+        + (f" --started-from {args.started_from}" if args.started_from else "") + "`",
     ])  # fmt: skip
     publish(f"## Learning: {robot} command walk", text, write_docs=not args.no_docs)
 
