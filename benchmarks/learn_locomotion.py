@@ -42,6 +42,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--run", default=None, help="run folder (default: runs/amp_<robot>_locomotion, the recipe's)")
     p.add_argument("--fit-args", default="", help="extra `mimic-lit fit` options the run was started with (quoted)")
     p.add_argument("--ship", action="store_true", help="export the walk into the package when the goal is met")
+    p.add_argument("--note", default="", help="a sentence on the run's history for the docs (e.g. a setting changed when resumed)")
     p.add_argument("--started-from", default=None, metavar="RUN",
                    help="run folder whose networks started this run (init_from): its samples and time count too")
     p.add_argument("--no-docs", action="store_true", help="print, do not write docs/")
@@ -122,7 +123,8 @@ def main() -> None:
         "benchmark": f"learn_{args.robot}_locomotion", "date": str(dt.date.today()), "recipe": f"recipes/{name}.yaml",
         "samples": cost["samples"], "wall_minutes": round(cost["wall_minutes"], 1), "goal": GOAL, "goal_met": met,
         "start": "standing, 20 s episodes, commands redrawn every 3-6 s",
-        "started_from": None if earlier is None else {"run": Path(args.started_from).name, **earlier}, **result,
+        "started_from": None if earlier is None else {"run": Path(args.started_from).name, **earlier},
+        "note": args.note or None, **result,
     }  # fmt: skip
     if not args.no_docs:
         write_result(ROOT / "docs" / "results" / f"learn_{args.robot}_locomotion.json", record)
@@ -148,6 +150,7 @@ def main() -> None:
         "of 20 s from the standing pose, commands drawn from the recipe's ranges and redrawn every 3-6 s, fixed seed; "
         "95 % intervals.",
         "",
+        *([args.note, ""] if args.note else []),
         f"![learning curve](assets/learn_{args.robot}_locomotion.png)",
         "",
         "| forward-speed error (m/s) | lateral-speed error (m/s) | yaw-rate error (rad/s) | falls | episode length (s) |",
