@@ -320,6 +320,29 @@ def test_play_records_every_control_step_of_a_ball_policy(k1_skill: Path):
     assert env.control_step_hook is None  # handed back
 
 
+def test_scripted_baseline_dribbles_into_the_goal_with_the_shipped_k1_walk():
+    """The shipped K1 walk follows commands well enough to dribble: with the ball 0.5 m straight ahead
+    and the goal 2.5 m beyond the robot on the same line, the scripted baseline scores."""
+    from mimic_lit.envs.command_hlc import CommandHLCConfig
+    from mimic_lit.envs.spec import RolloutSpec
+    from mimic_lit.envs.task import make_env
+    from mimic_lit.methods.scripted import ScriptedDribble
+    from mimic_lit.rl.collector import EvaluationRollouts
+    from mimic_lit.sim.base import SimConfig
+
+    goal = DribbleConfig(ball_placement="front", ball_offset=0.5, dist_min=2.5, dist_max=2.5, angle_range=0.0,
+                         goal_radius=0.5, max_ball_dist=2.0)
+    task = CommandHLCConfig(llc_config=str(ROOT / "recipes" / "amp_k1_locomotion.yaml"),
+                            llc_ckpt_path="shipped:skills/amp_k1_locomotion.ckpt", goal=goal, episode_length=20.0, seed=3)
+    env = make_env(SimConfig(robot="k1", num_envs=4, nthread=1), task)
+    agent = ScriptedDribble()
+    agent.connect(RolloutSpec(env.spec, 1, 0))
+    episodes = EvaluationRollouts(env, lambda: agent, episodes=4, seed=0).run(agent)
+    assert float(episodes["succeeded"].sum()) >= 3, episodes
+    scored = episodes["succeeded"] > 0
+    assert float(episodes["length_s"][scored].max()) < 10.0  # walked the 2 m in a few seconds, not by luck at the end
+
+
 # ---------------------------------------------------------------------- fine-tuning the walk under the ball policy
 def test_walk_fine_tuned_under_the_ball_policy_takes_its_commands_every_llc_steps(k1_skill: Path, monkeypatch):
     """The second stage: the walk observes the command the frozen ball policy chose, a new one every
