@@ -320,6 +320,33 @@ def test_play_records_every_control_step_of_a_ball_policy(k1_skill: Path):
     assert env.control_step_hook is None  # handed back
 
 
+def test_residual_actions_correct_the_scripts_command(k1_skill: Path):
+    """With task.residual the command is the script's plus half-range x action: action 0 plays the
+    baseline (so ScriptedDribble then acts 0), and corrections move it within the ranges."""
+    from mimic_lit.envs.spec import RolloutSpec
+    from mimic_lit.envs.task import make_env
+    from mimic_lit.methods.scripted import ScriptedDribble
+    from mimic_lit.sim.base import SimConfig
+
+    env = make_env(SimConfig(robot="k1", num_envs=3, nthread=1), _hl_task(k1_skill, residual=True))
+    assert env.spec.residual_commands
+    obs = env.reset()
+    script = env.base_command(obs)
+    env.step(torch.zeros(3, 3))
+    assert torch.allclose(env.goal.command, script, atol=1e-6)
+    low = torch.tensor([-0.3, -0.2, -0.8])
+    high = torch.tensor([0.6, 0.2, 0.8])
+    obs = env.observe()
+    script = env.base_command(obs)
+    nudge = torch.tensor([[0.2, 0.0, -0.5]]).expand(3, 3)
+    env.step(nudge)
+    expected = torch.maximum(torch.minimum(script + 0.5 * (high - low) * nudge, high), low)
+    assert torch.allclose(env.goal.command, expected, atol=1e-6)
+    agent = ScriptedDribble()
+    agent.connect(RolloutSpec(env.spec, 1, 0))
+    assert torch.equal(agent.act(env.observe()), torch.zeros(3, 3))  # the env plays the script itself
+
+
 def test_scripted_baseline_dribbles_into_the_goal_with_the_shipped_k1_walk():
     """The shipped K1 walk follows commands well enough to dribble: with the ball 0.5 m straight ahead
     and the goal 2.5 m beyond the robot on the same line, the scripted baseline scores."""
@@ -348,7 +375,7 @@ def test_walk_fine_tuned_under_the_ball_policy_takes_its_commands_every_llc_step
     """The second stage: the walk observes the command the frozen ball policy chose, a new one every
     ``llc_steps`` control steps, and is scored on the dribble too."""
     from mimic_lit.checkpoint import build_from_recipe
-    from mimic_lit.envs.command_hlc import robot_state_obs
+    from mimic_lit.envs.command_hlc import residual_command, robot_state_obs
     from mimic_lit.envs.steered_walk import BallPolicyCommands
     from mimic_lit.envs.task import make_env
     import dataclasses
@@ -359,7 +386,7 @@ def test_walk_fine_tuned_under_the_ball_policy_takes_its_commands_every_llc_step
     _, data = build_from_recipe(ROOT / "recipes" / "amp_k1_dribble_finetune.yaml", quick=True)
     env = make_env(dataclasses.replace(data.sim, num_envs=4, nthread=1), data.task)
     goal = env.goal
-    assert isinstance(goal, BallPolicyCommands) and goal.llc_steps == 2  # the quick ball policy's
+    assert isinstance(goal, BallPolicyCommands) and goal.llc_steps == 2 and goal.residual  # the quick ball policy's
     assert env.obs_dim == k1_skill_obs_dim(k1_skill)  # the walk's own observation: init_from copies it all
     assert "goal_ball_dist" in env.spec.eval_metrics and "cmd_vx_err" in env.spec.eval_metrics
 
@@ -367,7 +394,7 @@ def test_walk_fine_tuned_under_the_ball_policy_takes_its_commands_every_llc_step
         """What the ball policy chooses now, seeing ``command`` as the one being followed."""
         sim = env.sim
         obs = torch.cat([goal.task.observe(sim.root_pos, sim.root_quat), robot_state_obs(sim), command], -1)
-        return goal._mid + goal._half * goal.hlc.act(obs).clamp(-1, 1)
+        return residual_command(obs, goal.hlc.act(obs), goal._mid, goal._half)  # the recipe's ball policy is residual
 
     obs = env.reset()
     assert torch.allclose(obs[:, -3:], goal.command_goal.command)

@@ -38,7 +38,7 @@ from mimic_lit.motion.library import MotionLibrary
 from mimic_lit.rotations import heading_quat_inv, quat_rotate_inverse, rotate_per_env
 from mimic_lit.sim.base import SimConfig
 
-__all__ = ["CommandHLCConfig", "CommandHLCEnv", "CommandedTaskGoal", "robot_state_obs"]
+__all__ = ["CommandHLCConfig", "CommandHLCEnv", "CommandedTaskGoal", "residual_command", "robot_state_obs", "scripted_command"]
 
 #: the simulator options a high-level recipe may set differently from its low-level recipe
 _FREE_SIM_FIELDS = ("num_envs", "nthread", "seed", "device", "backend", "dtype")
@@ -60,6 +60,9 @@ class CommandHLCConfig(EnvTask):
         motion: clips the non-standing starts come from; empty = the low-level recipe's.
         rand_reset: start at random clip times (evaluation and training).
         seed: seed of the env's generators (starts, goal placements).
+        residual: the high level's action corrects the scripted dribbler's command instead of
+            being the command: command = script + half-range x action (clipped to the ranges), so
+            an untrained policy (actions near 0) already plays the baseline and learning improves on it.
     """
 
     llc_config: str = ""
@@ -72,6 +75,7 @@ class CommandHLCConfig(EnvTask):
     motion: str = ""
     rand_reset: bool = True
     seed: int = 0
+    residual: bool = False
     #: the loaded low-level method and data module, shared by the copies the data module makes
     _llc_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -149,7 +153,9 @@ class CommandHLCConfig(EnvTask):
         task_goal = self.goal.build(n, device, dtype, self.seed + 37)
         goal = CommandedTaskGoal(command, task_goal)
         env = self.inner_task().make_env(sim_config, motion, goal=goal)
-        return CommandHLCEnv(env, llc, goal, self.llc_steps)
+        if self.residual and not hasattr(task_goal, "goal_xy"):
+            raise MimicLitError("task.residual corrects the scripted dribbler: it needs the dribble goal")
+        return CommandHLCEnv(env, llc, goal, self.llc_steps, residual=self.residual)
 
 
 class CommandedTaskGoal(Goal):
@@ -247,6 +253,22 @@ class CommandedTaskGoal(Goal):
         self.command_goal.load_state_dict(state["command"])
 
 
+def scripted_command(high_obs: torch.Tensor, mid: torch.Tensor, half: torch.Tensor) -> torch.Tensor:
+    """(N, 3) the scripted dribbler's command (its default settings) for ball-policy observations,
+    clipped to the ranges ``mid`` +- ``half``."""
+    from mimic_lit.methods.scripted import dribble_commands
+
+    command, _ = dribble_commands(high_obs[:, 0:2], high_obs[:, 6:8])
+    return torch.maximum(torch.minimum(command.to(mid), mid + half), mid - half)
+
+
+def residual_command(high_obs: torch.Tensor, actions: torch.Tensor, mid: torch.Tensor, half: torch.Tensor) -> torch.Tensor:
+    """(N, 3) the script's command corrected by residual ``actions`` in [-1, 1]: script + half x action, clipped."""
+    base = scripted_command(high_obs, mid, half)
+    chosen = base + half * actions.to(base).clamp(-1.0, 1.0)
+    return torch.maximum(torch.minimum(chosen, mid + half), mid - half)
+
+
 #: size of :func:`robot_state_obs`
 ROBOT_STATE_DIM = 10
 
@@ -277,9 +299,10 @@ class CommandHLCEnv(HighLevelEnv):
         llc: the low-level method with its checkpoint's weights (``act`` and ``obs_dim`` used).
         goal: the inner env's :class:`CommandedTaskGoal`.
         llc_steps: control steps per high-level action.
+        residual: actions correct the scripted dribbler's command (:class:`CommandHLCConfig`).
     """
 
-    def __init__(self, env: Any, llc: Any, goal: CommandedTaskGoal, llc_steps: int = 5) -> None:
+    def __init__(self, env: Any, llc: Any, goal: CommandedTaskGoal, llc_steps: int = 5, residual: bool = False) -> None:
         if llc_steps < 1:
             raise MimicLitError(f"llc_steps must be >= 1, got {llc_steps}")
         if llc.obs_dim != env.obs_dim:
@@ -288,6 +311,7 @@ class CommandHLCEnv(HighLevelEnv):
                 "was the checkpoint trained with another recipe?"
             )
         self.env, self.llc, self.goal, self.llc_steps = env, llc, goal, int(llc_steps)
+        self.residual = bool(residual)
         cfg: VelocityCommandConfig = goal.command_goal.config
         low = torch.tensor([cfg.vx_min, cfg.vy_min, cfg.wz_min], device=env.device, dtype=goal.dtype)
         high = torch.tensor([cfg.vx_max, cfg.vy_max, cfg.wz_max], device=env.device, dtype=goal.dtype)
@@ -322,6 +346,7 @@ class CommandHLCEnv(HighLevelEnv):
             num_envs=self.num_envs, obs_dim=self.obs_dim, action_dim=self.action_dim, control_dt=self.control_dt,
             obs_blocks=blocks, robot=inner.robot, goal_dim=task_dim, tracks_reference=False,
             eval_metrics=tuple(self.goal.metric_names), command_ranges=self.command_ranges,
+            residual_commands=self.residual,
         )  # fmt: skip
 
     @property
@@ -334,6 +359,11 @@ class CommandHLCEnv(HighLevelEnv):
     def command_from_action(self, actions: torch.Tensor) -> torch.Tensor:
         """(N, 3) commands for high-level actions: [-1, 1] per component onto the skill's ranges."""
         return self.command_mid + self.command_half * actions.to(self.command_mid).clamp(-1.0, 1.0)
+
+    def base_command(self, high_obs: torch.Tensor) -> torch.Tensor:
+        """(N, 3) what the scripted dribbler commands for high-level observations, clipped to the
+        skill's ranges: the command a residual action corrects."""
+        return scripted_command(high_obs, self.command_mid, self.command_half)
 
     def action_from_command(self, command: torch.Tensor) -> torch.Tensor:
         """(N, 3) the high-level actions that give ``command`` (clipped to the skill's ranges)."""
@@ -361,7 +391,10 @@ class CommandHLCEnv(HighLevelEnv):
         env = self.env
         if self._obs is None:
             self._obs = env.observe()
-        chosen = self.command_from_action(actions.to(env.device))
+        if self.residual:  # a correction of the script's command, on what the policy saw
+            chosen = residual_command(self._high(), actions.to(env.device), self.command_mid, self.command_half)
+        else:
+            chosen = self.command_from_action(actions.to(env.device))
         self.goal.set_command(chosen)
         obs = self._obs.clone()
         obs[:, -3:] = chosen.to(obs.dtype)  # the command is the last block of the low-level observation

@@ -64,6 +64,7 @@ class EnvSpec:
         batch_extras: per-sample tensors the collector stores with each rollout for the update.
         command_ranges: where actions are commands for a skill (a ball policy's velocity
             commands): each action's (low, high) in physical units, reached at -1 and +1.
+        residual_commands: actions are corrections added to the scripted ball controller's commands.
     """
 
     num_envs: int
@@ -79,6 +80,7 @@ class EnvSpec:
     eval_metrics: tuple[str, ...] = ()
     batch_extras: tuple[str, ...] = ()
     command_ranges: tuple[tuple[float, float], ...] = ()
+    residual_commands: bool = False
 
     def __post_init__(self) -> None:
         if sum(block.size for block in self.obs_blocks) != self.obs_dim:

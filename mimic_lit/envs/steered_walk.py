@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from mimic_lit.envs.command_hlc import robot_state_obs
+from mimic_lit.envs.command_hlc import residual_command, robot_state_obs
 from mimic_lit.envs.hlc import _resolve_existing
 from mimic_lit.envs.tasks.base import Goal, GoalConfig
 from mimic_lit.envs.tasks.velocity_command import VelocityCommandGoal
@@ -87,14 +87,20 @@ class BallPolicyCommandsConfig(GoalConfig):
         walk_goal = task.low_level()[1].task.goal
         command = walk_goal.build(num_envs, device, dtype, seed + 31)
         goal = task.goal.build(num_envs, device, dtype, seed + 37)
-        return BallPolicyCommands(command, goal, hlc, task.llc_steps, self)
+        return BallPolicyCommands(command, goal, hlc, task.llc_steps, self, residual=task.residual)
 
 
 class BallPolicyCommands(Goal):
     """N commands set by a frozen ball policy every ``llc_steps`` control steps; see the module docstring."""
 
     def __init__(
-        self, command: VelocityCommandGoal, task: Goal, hlc: Any, llc_steps: int, config: BallPolicyCommandsConfig
+        self,
+        command: VelocityCommandGoal,
+        task: Goal,
+        hlc: Any,
+        llc_steps: int,
+        config: BallPolicyCommandsConfig,
+        residual: bool = False,
     ) -> None:
         super().__init__(command.num_envs, command.device, command.dtype)
         self.command_goal, self.task, self.hlc, self.llc_steps, self.config = command, task, hlc, int(llc_steps), config
@@ -107,6 +113,7 @@ class BallPolicyCommands(Goal):
         self._mid, self._half = 0.5 * (high + low), 0.5 * (high - low)
         #: control steps until each env's next ball-policy decision
         self.steps_left = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self.residual = bool(residual)  # the ball policy corrects the scripted dribbler (its recipe's task.residual)
         self.sim: Any = None
 
     @property
@@ -142,8 +149,11 @@ class BallPolicyCommands(Goal):
             ],
             dim=-1,
         ).index_select(0, ids)
-        action = self.hlc.act(obs.to(self.hlc.device))
-        command = self._mid + self._half * action.to(self._mid).clamp(-1.0, 1.0)
+        action = self.hlc.act(obs.to(self.hlc.device)).to(self._mid)
+        if self.residual:
+            command = residual_command(obs, action, self._mid, self._half)
+        else:
+            command = self._mid + self._half * action.clamp(-1.0, 1.0)
         self.command_goal.command[ids] = command.to(self.dtype)
         self.steps_left[ids] = self.llc_steps
 

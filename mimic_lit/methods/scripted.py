@@ -110,13 +110,18 @@ class ScriptedDribble(RLModule):
                 "mimic_lit.envs.command_hlc.CommandHLCConfig whose goal is mimic_lit.envs.tasks.DribbleConfig"
             )
         super().connect(spec)
+        self.residual = bool(getattr(env, "residual_commands", False))  # the env adds the script itself
         self.obs_normalizer = Normalizer(env.obs_dim, passthrough=env.obs_dim)  # the script reads raw values
         low, high = zip(*env.command_ranges)
         self.command_low = torch.tensor(low)
         self.command_high = torch.tensor(high)
 
     def policy(self, obs_n: torch.Tensor) -> DiagGaussian:
-        """A distribution whose mode is the script's command, as a high-level action in [-1, 1]."""
+        """A distribution whose mode is the script's command, as a high-level action in [-1, 1]
+        (zero where the env already adds the script's command to the action: ``task.residual``)."""
+        if getattr(self, "residual", False):
+            zero = torch.zeros(obs_n.shape[0], 3, device=obs_n.device)
+            return DiagGaussian(zero, torch.full_like(zero, -20.0))
         command, _ = dribble_commands(obs_n[:, 0:2], obs_n[:, 6:8], **self.script)
         low, high = self.command_low.to(command), self.command_high.to(command)
         command = torch.maximum(torch.minimum(command, high), low)
