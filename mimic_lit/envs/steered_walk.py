@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from mimic_lit.envs.command_hlc import residual_command, robot_state_obs
+from mimic_lit.envs.command_hlc import CommandedTaskGoal, residual_command, robot_state_obs
 from mimic_lit.envs.hlc import _resolve_existing
 from mimic_lit.envs.tasks.base import Goal, GoalConfig
 from mimic_lit.envs.tasks.velocity_command import VelocityCommandGoal
@@ -90,8 +90,10 @@ class BallPolicyCommandsConfig(GoalConfig):
         return BallPolicyCommands(command, goal, hlc, task.llc_steps, self, residual=task.residual)
 
 
-class BallPolicyCommands(Goal):
-    """N commands set by a frozen ball policy every ``llc_steps`` control steps; see the module docstring."""
+class BallPolicyCommands(CommandedTaskGoal):
+    """N commands set by a frozen ball policy every ``llc_steps`` control steps; see the module
+    docstring. What the walk observes and what the task gives pass through as in a ball policy's
+    inner env (:class:`~mimic_lit.envs.command_hlc.CommandedTaskGoal`)."""
 
     def __init__(
         self,
@@ -102,11 +104,8 @@ class BallPolicyCommands(Goal):
         config: BallPolicyCommandsConfig,
         residual: bool = False,
     ) -> None:
-        super().__init__(command.num_envs, command.device, command.dtype)
-        self.command_goal, self.task, self.hlc, self.llc_steps, self.config = command, task, hlc, int(llc_steps), config
-        self.command_goal.time_left.fill_(math.inf)  # the ball policy sets commands, no timer redraws them
-        self.time_left.fill_(math.inf)
-        self.metric_names = tuple(task.metric_names) + tuple(command.metric_names)
+        super().__init__(command, task)
+        self.hlc, self.llc_steps, self.config = hlc, int(llc_steps), config
         cfg = command.config
         low = torch.tensor([cfg.vx_min, cfg.vy_min, cfg.wz_min], device=self.device, dtype=self.dtype)
         high = torch.tensor([cfg.vx_max, cfg.vy_max, cfg.wz_max], device=self.device, dtype=self.dtype)
@@ -114,23 +113,6 @@ class BallPolicyCommands(Goal):
         #: control steps until each env's next ball-policy decision
         self.steps_left = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
         self.residual = bool(residual)  # the ball policy corrects the scripted dribbler (its recipe's task.residual)
-        self.sim: Any = None
-
-    @property
-    def obs_dim(self) -> int:
-        """The command, exactly as the walk observes it."""
-        return self.command_goal.obs_dim
-
-    def observe(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
-        return self.command_goal.observe(root_pos, root_quat)
-
-    def scene_objects(self) -> tuple[object, ...]:
-        return tuple(self.task.scene_objects()) + tuple(self.command_goal.scene_objects())
-
-    def bind(self, sim: Any) -> None:
-        self.sim = sim
-        self.task.bind(sim)
-        self.command_goal.bind(sim)
 
     # ------------------------------------------------------------------ the ball policy
     @torch.no_grad()
@@ -138,9 +120,9 @@ class BallPolicyCommands(Goal):
         """New commands for envs ``ids`` from the ball policy's mean action on what it observes now."""
         if ids.numel() == 0:
             return
-        if self.sim is None:
+        sim = self.command_goal.sim  # bound with the walk's simulator (CommandedTaskGoal.bind)
+        if sim is None:
             raise MimicLitError("ball-policy commands read the simulator: bind(sim) first")
-        sim = self.sim
         obs = torch.cat(
             [
                 self.task.observe(sim.root_pos, sim.root_quat),
@@ -191,40 +173,13 @@ class BallPolicyCommands(Goal):
     ) -> dict[str, torch.Tensor]:
         raise MimicLitError("ball-policy commands combine two goals' rewards: use reward()")
 
-    def success(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
-        return self.task.success(root_pos, root_quat)
-
-    def done(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
-        return self.task.done(root_pos, root_quat)
-
-    def failed(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> torch.Tensor:
-        return self.task.failed(root_pos, root_quat)
-
-    def metrics(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {**self.task.metrics(root_pos, root_quat), **self.command_goal.metrics(root_pos, root_quat)}
-
-    def marker_xy(self) -> torch.Tensor | None:
-        return self.task.marker_xy()
-
-    @property
-    def marker_radius(self) -> float:
-        return self.task.marker_radius
-
-    def velocity_command(self) -> torch.Tensor | None:
-        return self.command_goal.velocity_command()
-
-    def arrows(self, root_pos: torch.Tensor, root_quat: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {**self.task.arrows(root_pos, root_quat), **self.command_goal.arrows(root_pos, root_quat)}
-
     def state_dict(self) -> dict[str, Any]:
-        return {"task": self.task.state_dict(), "command": self.command_goal.state_dict(), "steps_left": self.steps_left.clone()}
+        return {**super().state_dict(), "steps_left": self.steps_left.clone()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for key in ("task", "command", "steps_left"):
-            if key not in state:
-                raise MimicLitError(f"ball-policy commands state is missing {key!r}")
-        self.task.load_state_dict(state["task"])
-        self.command_goal.load_state_dict(state["command"])
+        if "steps_left" not in state:
+            raise MimicLitError("ball-policy commands state is missing 'steps_left'")
+        super().load_state_dict(state)
         self.steps_left.copy_(state["steps_left"].to(self.steps_left.device))
 
 
